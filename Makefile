@@ -1,0 +1,68 @@
+# Proxima: `make run` serves it, `make test` tests it. Both start from a fresh clone.
+VENV     ?= .venv
+PY       := $(VENV)/bin/python
+PIP      := $(VENV)/bin/pip
+PROXIMA  := $(VENV)/bin/proxima
+PYTHON3  ?= python3
+APT_PKGS := chromium coturn nftables iproute2 util-linux
+CATALOGS := server/translations
+
+.PHONY: run test install install-test system-deps messages check clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON3) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+certs/server.pem: | $(VENV)/.installed
+	$(PROXIMA) make-certs
+
+## Serve Proxima on https://localhost:8443 (creates the venv, certificates, database, first admin).
+run: $(VENV)/.installed certs/server.pem
+	ulimit -n 65536 2>/dev/null || ulimit -n 4096 2>/dev/null || true; exec $(PROXIMA) serve
+
+## Say what is missing or wrong in the configuration.
+check: $(VENV)/.installed
+	$(PROXIMA) check
+
+# Debian packages the tests need (real Chromium, real coturn, nft for network impairment).
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v turnserver >/dev/null || missing="$$missing coturn"; \
+	command -v nft >/dev/null || missing="$$missing nftables"; \
+	command -v ip >/dev/null || missing="$$missing iproute2"; \
+	command -v unshare >/dev/null || missing="$$missing util-linux"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+## Run the whole suite (browser tests included) inside a loopback-only network namespace.
+test: install-test system-deps
+	@if [ "$$(id -u)" = 0 ] && [ -z "$$PROXIMA_NO_NETNS" ]; then \
+	  unshare --net -- sh -c 'ip link set lo up && exec $(PY) -m pytest $(PYTEST_ARGS)'; \
+	else \
+	  echo "note: not root (or PROXIMA_NO_NETNS set): running without a loopback-only namespace"; \
+	  $(PY) -m pytest $(PYTEST_ARGS); \
+	fi
+
+## Extract translatable strings and update the French and English catalogs.
+messages: $(VENV)/.installed-test
+	$(VENV)/bin/pybabel extract -F $(CATALOGS)/babel.cfg -k N_ --no-location --sort-output \
+	  -o $(CATALOGS)/messages.pot .
+	$(VENV)/bin/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) -D messages --no-fuzzy-matching
+	rm $(CATALOGS)/messages.pot
+
+clean:
+	rm -rf $(VENV) data

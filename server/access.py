@@ -1,0 +1,48 @@
+"""Who may touch which case record, with every access written to the audit log."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .edge import STORE, ApiError
+from .models import N_, Appointment, Case, Worker
+
+
+def may_access(worker: Worker, case: Case) -> bool:
+    """Workers see the cases assigned to them; administrators see every case."""
+    return worker.is_admin or case.worker_id == worker.id
+
+
+async def case_for(request: web.Request, worker: Worker, case_id: int, action: str) -> Case:
+    """Load a case for ``action``, or refuse (404 / 403); the attempt is audited either way."""
+    store = request.app[STORE]
+    case = await store.cases.get(case_id)
+    actor = f"worker:{worker.id}"
+    if case is None:
+        await store.audit.record(actor, action, "not_found", target=f"case:{case_id}")
+        raise ApiError(404, "case_not_found", N_("This case does not exist."))
+    if not may_access(worker, case):
+        await store.audit.record(actor, action, "denied", case_id=case.id)
+        raise ApiError(403, "not_your_case", N_("This case is not assigned to you."))
+    await store.audit.record(actor, action, "ok", case_id=case.id)
+    return case
+
+
+async def appointment_for(request: web.Request, worker: Worker, appointment_id: int,
+                          action: str) -> tuple[Case, Appointment]:
+    """Load an appointment and its case for ``action`` (audited like ``case_for``)."""
+    store = request.app[STORE]
+    appointment = await store.appointments.get(appointment_id)
+    if appointment is None:
+        await store.audit.record(f"worker:{worker.id}", action, "not_found",
+                                 target=f"appointment:{appointment_id}")
+        raise ApiError(404, "appointment_not_found", N_("This appointment does not exist."))
+    case = await case_for(request, worker, appointment.case_id, action)
+    return case, appointment
+
+
+def int_id(request: web.Request, name: str = "id") -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise ApiError(404, "not_found", N_("This page does not exist.")) from None

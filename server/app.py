@@ -1,0 +1,57 @@
+"""The application factory: ``create_app(config)`` wires the edge, the domain and the storage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import AsyncIterator
+
+from aiohttp import web
+
+from . import crypto
+from .db import Database
+from .edge import (CONFIG, POSTMAN, SCHEDULING, STORE, THROTTLE, edge_middleware)
+from .limits import LoginThrottle
+from .outbox import Postman
+from .repositories import Store
+from .scheduling import Scheduling
+from .settings import WEB_DIR, Config
+from .views import api_admin, api_auth, api_cases, api_outbox, console, health, join
+
+log = logging.getLogger("proxima")
+
+
+def create_app(config: Config, run_jobs: bool = True) -> web.Application:
+    """A ready-to-serve Proxima; ``run_jobs=False`` leaves the outbox job to the caller."""
+    app = web.Application(middlewares=[edge_middleware], client_max_size=256 * 1024)
+    app[CONFIG] = config
+    app[THROTTLE] = LoginThrottle(config.login_free_attempts, config.login_delay_seconds)
+    for module in (health, api_auth, api_cases, api_admin, api_outbox, console, join):
+        app.router.add_routes(module.routes)
+    app.router.add_static("/static/", WEB_DIR / "static", name="static")
+    app.cleanup_ctx.append(_storage)
+    if run_jobs:
+        app.cleanup_ctx.append(_jobs)
+    return app
+
+
+async def _storage(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    key = crypto.load_secret_key(config.secret_key, config.data_path)
+    assert key is not None
+    db = Database(config.database_path)
+    store = Store(db, crypto.Sealer(key))
+    app[STORE] = store
+    app[POSTMAN] = Postman(store, config)
+    app[SCHEDULING] = Scheduling(store, config, app[POSTMAN].wake)
+    yield
+    db.close()
+
+
+async def _jobs(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[POSTMAN].run(), name="outbox")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,180 @@
+"""The ``proxima`` command: serve, create-worker, disable-worker, make-certs, check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import socket
+import ssl
+import sys
+from pathlib import Path
+from typing import Any, Awaitable, Callable, TypeVar
+from urllib.parse import urlsplit
+
+from . import accounts, certs, crypto, settings
+from .db import Database
+from .repositories import Store
+
+T = TypeVar("T")
+
+
+def _with_store(config: settings.Config, fn: Callable[[Store], Awaitable[T]]) -> T:
+    key = crypto.load_secret_key(config.secret_key, config.data_path)
+    assert key is not None
+    db = Database(config.database_path)
+    try:
+        return asyncio.run(fn(Store(db, crypto.Sealer(key))))
+    finally:
+        db.close()
+
+
+def cmd_serve(config: settings.Config, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from .app import create_app
+    from .edge import AccessLogger
+
+    problem = certs.certificate_problem(config.cert_file, config.key_file)
+    if problem:
+        print(f"proxima: {problem}", file=sys.stderr)
+        return 2
+    first = _with_store(config, accounts.ensure_first_admin)
+    if first is not None:
+        worker, password = first
+        print("\n  First administrator account created (shown only this once):\n"
+              f"    email:    {worker.email}\n"
+              f"    password: {password}   (one-time: you will choose your own at first login)\n",
+              flush=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(config.cert_file, config.key_file)
+    app = create_app(config)
+    print(f"Proxima is serving {config.public_url} (listening on {config.host}:{config.port}); "
+          "press Ctrl+C to stop.", flush=True)
+    web.run_app(app, host=config.host, port=config.port, ssl_context=context,
+                access_log_class=AccessLogger, print=None)
+    return 0
+
+
+def cmd_create_worker(config: settings.Config, args: argparse.Namespace) -> int:
+    from .models import Invalid
+
+    async def create(store: Store) -> tuple[Any, str]:
+        return await accounts.create_worker(store, args.email, args.name, args.phone, args.role)
+
+    try:
+        worker, password = _with_store(config, create)
+    except Invalid as exc:
+        print(f"proxima: {exc}", file=sys.stderr)
+        return 2
+    print(f"Created {worker.role} {worker.email}; one-time password: {password}")
+    return 0
+
+
+def cmd_disable_worker(config: settings.Config, args: argparse.Namespace) -> int:
+    async def disable(store: Store) -> bool:
+        found = await store.workers.by_email(args.email)
+        if found is None:
+            return False
+        await store.workers.update(found[0].id, disabled=not args.enable)
+        await store.sessions.delete_for_worker(found[0].id)
+        await store.audit.record("cli", "enable_worker" if args.enable else "disable_worker",
+                                 "ok", target=f"worker:{found[0].id}")
+        return True
+
+    if not _with_store(config, disable):
+        print(f"proxima: no account with email {args.email}", file=sys.stderr)
+        return 2
+    print(f"{args.email} is now {'enabled' if args.enable else 'disabled'}")
+    return 0
+
+
+def cmd_make_certs(config: settings.Config, args: argparse.Namespace) -> int:
+    directory = Path(config.cert_file).parent
+    if certs.make_dev_certs(directory, force=args.force):
+        print(f"Development certificates written to {directory}/ (CA: {directory}/ca.pem)")
+    else:
+        print(f"Certificates already in {directory}/ (use --force to replace them)")
+    return 0
+
+
+def cmd_check(config: settings.Config, args: argparse.Namespace) -> int:
+    """Say what is missing or wrong; exit 1 when anything is."""
+    problems: list[str] = []
+    fine: list[str] = []
+    problem = certs.certificate_problem(config.cert_file, config.key_file)
+    (problems.append(problem) if problem else fine.append("certificate and key are readable"))
+    if crypto.load_secret_key(config.secret_key, config.data_path, create=False) is None:
+        problems.append(f"no secret key: set PROXIMA_SECRET_KEY or let `proxima serve` create "
+                        f"{config.data_path / 'secret.key'}")
+    else:
+        fine.append("secret key present")
+    try:
+        db = Database(config.database_path)
+        ok = asyncio.run(db.writable())
+        db.close()
+        (fine.append(f"database {config.database_path} is writable") if ok else
+         problems.append(f"database {config.database_path} is not writable"))
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        problems.append(f"database {config.database_path} cannot be opened: {exc}")
+    if config.smtp_url:
+        from .outbox import smtp_options
+        try:
+            opts = smtp_options(config.smtp_url)
+            with socket.create_connection((opts["hostname"], opts["port"]), timeout=5):
+                pass
+            fine.append(f"SMTP server {opts['hostname']}:{opts['port']} is reachable")
+        except (OSError, ValueError) as exc:
+            problems.append(f"SMTP server unreachable: {exc}")
+    else:
+        fine.append("no SMTP server configured: invitations wait in the outbox for workers")
+    if urlsplit(config.public_url).scheme != "https":
+        problems.append("PROXIMA_PUBLIC_URL should start with https://")
+    for line in fine:
+        print(f"ok: {line}")
+    for line in problems:
+        print(f"PROBLEM: {line}")
+    return 1 if problems else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="proxima", description="Proxima: secure video interviews for social work.",
+        epilog=settings.describe(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", help="TOML file with settings (also PROXIMA_CONFIG)")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="serve HTTPS")
+    cw = sub.add_parser("create-worker", help="create a worker account")
+    cw.add_argument("--email", required=True)
+    cw.add_argument("--name", required=True)
+    cw.add_argument("--phone", default="")
+    cw.add_argument("--role", default="worker", choices=("worker", "facilitator", "admin"))
+    dw = sub.add_parser("disable-worker", help="disable (or --enable) a worker account")
+    dw.add_argument("--email", required=True)
+    dw.add_argument("--enable", action="store_true")
+    mc = sub.add_parser("make-certs", help="make development certificates")
+    mc.add_argument("--force", action="store_true")
+    sub.add_parser("check", help="say what is missing or wrong")
+    return p
+
+
+COMMANDS = {"serve": cmd_serve, "create-worker": cmd_create_worker,
+            "disable-worker": cmd_disable_worker, "make-certs": cmd_make_certs,
+            "check": cmd_check}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        config = settings.load(toml_path=args.config)
+    except (settings.SettingsError, OSError) as exc:
+        print(f"proxima: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=config.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return COMMANDS[args.command](config, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

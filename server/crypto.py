@@ -1,0 +1,81 @@
+"""Secrets and sealing: the secret key, personal data encrypted at rest, token hashing.
+
+Personal data (names, contact details, notes, appointment topics) is stored as a sealed JSON blob:
+AES-GCM with a key derived from the secret key, so a copy of the database alone reveals nothing.
+Tokens (invitation links, session and browser cookies) are high-entropy random values; only their
+SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+TOKEN_BYTES = 32  # 256 random bits; the issue asks for at least 128.
+
+
+def new_token() -> str:
+    """A fresh URL-safe random token of ``TOKEN_BYTES`` bytes."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_hash(token: str) -> str:
+    """What the database keeps of a token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def load_secret_key(configured: str, data_dir: Path, create: bool = True) -> bytes | None:
+    """The configured secret key, else the one kept in ``data_dir/secret.key`` (made on first use)."""
+    if configured:
+        return configured.encode("utf-8")
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_bytes().strip()
+    if not create:
+        return None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = base64.urlsafe_b64encode(os.urandom(32))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    return key
+
+
+class SealError(ValueError):
+    """A sealed value could not be opened (wrong key or damaged data)."""
+
+
+class Sealer:
+    """Encrypts and decrypts the personal data kept in the database."""
+
+    def __init__(self, secret_key: bytes) -> None:
+        self._aead = AESGCM(_derive(secret_key, b"proxima at-rest v1"))
+
+    def seal(self, value: Any) -> bytes:
+        nonce = os.urandom(12)
+        data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return b"\x01" + nonce + self._aead.encrypt(nonce, data, None)
+
+    def open(self, blob: bytes | None) -> Any:
+        if blob is None:
+            return None
+        if blob[:1] != b"\x01":
+            raise SealError("unknown sealed format")
+        try:
+            data = self._aead.decrypt(blob[1:13], blob[13:], None)
+        except Exception:
+            raise SealError("sealed data cannot be opened with this secret key") from None
+        return json.loads(data)
+
+
+def _derive(secret_key: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret_key)

@@ -1,0 +1,277 @@
+"""Proxima's domain values: workers, case records, appointments, invitations, the outbox.
+
+Each value validates itself; a wrong value raises ``Invalid`` naming the field, which the HTTP edge
+turns into a 400 with a plain message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from typing import Any
+
+ROLES = ("worker", "facilitator", "admin")
+MODALITIES = ("video", "audio", "phone")
+LANGUAGES = ("fr", "en")
+PLAN_B = ("worker_calls", "person_calls")
+
+_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+_PHONE = re.compile(r"^\+?[0-9 .()-]{6,20}$")
+
+
+def N_(message: str) -> str:
+    """Mark a message for the translation catalogs; it is translated where it is shown."""
+    return message
+
+
+class Invalid(ValueError):
+    """A value a person typed cannot be used; ``field`` says which.
+
+    ``message`` is an English catalog id with ``{name}`` placeholders filled from ``params``
+    after translation.
+    """
+
+    def __init__(self, field: str, message: str, **params: object) -> None:
+        super().__init__(f"{field}: {message.format(**params)}")
+        self.field = field
+        self.message = message
+        self.params = params
+
+
+def check_email(field: str, value: str, required: bool = True) -> str:
+    value = value.strip()
+    if not value and not required:
+        return ""
+    if not _EMAIL.match(value) or len(value) > 254:
+        raise Invalid(field, N_("This is not a valid email address."))
+    return value
+
+
+def check_phone(field: str, value: str, required: bool = True) -> str:
+    value = value.strip()
+    if not value and not required:
+        return ""
+    if not _PHONE.match(value):
+        raise Invalid(field, N_("This is not a valid phone number."))
+    return value
+
+
+def check_text(field: str, value: str, max_length: int, required: bool = True) -> str:
+    value = value.strip()
+    if required and not value:
+        raise Invalid(field, N_("Please fill in this field."))
+    if len(value) > max_length:
+        raise Invalid(field, N_("This is too long (at most {max} characters)."), max=max_length)
+    return value
+
+
+def check_choice(field: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise Invalid(field, N_("Please choose one of: {choices}."), choices=", ".join(choices))
+    return value
+
+
+@dataclasses.dataclass
+class Worker:
+    id: int
+    email: str
+    display_name: str
+    phone: str
+    role: str
+    must_change_password: bool
+    disabled: bool
+    created_at: dt.datetime
+
+    @property
+    def first_name(self) -> str:
+        return self.display_name.split()[0] if self.display_name.split() else self.display_name
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "email": self.email, "display_name": self.display_name,
+                "phone": self.phone, "role": self.role, "disabled": self.disabled,
+                "must_change_password": self.must_change_password}
+
+
+@dataclasses.dataclass
+class Case:
+    id: int
+    worker_id: int | None
+    reference: str
+    person_name: str
+    email: str
+    mobile: str
+    language: str
+    modality: str
+    accessibility: str
+    created_at: dt.datetime
+
+    def __post_init__(self) -> None:
+        self.reference = check_text("reference", self.reference, 100)
+        self.person_name = check_text("person_name", self.person_name, 200)
+        self.email = check_email("email", self.email, required=False)
+        self.mobile = check_phone("mobile", self.mobile, required=False)
+        check_choice("language", self.language, LANGUAGES)
+        check_choice("modality", self.modality, MODALITIES)
+        self.accessibility = check_text("accessibility", self.accessibility, 2000, required=False)
+
+    def sealed(self) -> dict[str, str]:
+        return {"reference": self.reference, "person_name": self.person_name, "email": self.email,
+                "mobile": self.mobile, "accessibility": self.accessibility}
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "worker_id": self.worker_id, "language": self.language,
+                "modality": self.modality, "created_at": self.created_at.isoformat(),
+                **self.sealed()}
+
+
+@dataclasses.dataclass
+class CaseEntry:
+    id: int
+    case_id: int
+    at: dt.datetime
+    kind: str
+    appointment_id: int | None
+    data: dict[str, Any]
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at.isoformat(), "kind": self.kind,
+                "appointment_id": self.appointment_id, "data": self.data}
+
+
+@dataclasses.dataclass
+class Attendee:
+    name: str
+    role: str
+
+    def __post_init__(self) -> None:
+        self.name = check_text("attendees.name", self.name, 200)
+        self.role = check_text("attendees.role", self.role, 200)
+
+
+@dataclasses.dataclass
+class Appointment:
+    id: int
+    public_id: str
+    case_id: int
+    worker_id: int
+    starts_at: dt.datetime
+    duration_minutes: int
+    modality: str
+    test_minutes: int
+    plan_b: str
+    sms_reminder: bool
+    status: str
+    sequence: int
+    topic: str
+    attendees: list[Attendee]
+    incident_phone: str
+    documents: str
+    created_at: dt.datetime
+
+    def __post_init__(self) -> None:
+        if not 5 <= self.duration_minutes <= 240:
+            raise Invalid("duration_minutes", N_("The duration must be between 5 and 240 minutes."))
+        if not 0 <= self.test_minutes <= 120:
+            raise Invalid("test_minutes", N_("The connection test must be between 0 and 120 minutes before."))
+        check_choice("modality", self.modality, MODALITIES)
+        check_choice("plan_b", self.plan_b, PLAN_B)
+        self.topic = check_text("topic", self.topic, 2000)
+        self.incident_phone = check_phone("incident_phone", self.incident_phone)
+        self.documents = check_text("documents", self.documents, 2000, required=False)
+        if len(self.attendees) > 10:
+            raise Invalid("attendees", N_("At most 10 other attendees."))
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        return self.starts_at + dt.timedelta(minutes=self.duration_minutes)
+
+    @property
+    def test_opens_at(self) -> dt.datetime:
+        return self.starts_at - dt.timedelta(minutes=self.test_minutes)
+
+    def sealed(self) -> dict[str, Any]:
+        return {"topic": self.topic, "incident_phone": self.incident_phone,
+                "documents": self.documents,
+                "attendees": [dataclasses.asdict(a) for a in self.attendees]}
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "case_id": self.case_id, "worker_id": self.worker_id,
+                "starts_at": self.starts_at.isoformat(), "ends_at": self.ends_at.isoformat(),
+                "test_opens_at": self.test_opens_at.isoformat(),
+                "duration_minutes": self.duration_minutes, "modality": self.modality,
+                "test_minutes": self.test_minutes, "plan_b": self.plan_b,
+                "sms_reminder": self.sms_reminder, "status": self.status,
+                "sequence": self.sequence, **self.sealed()}
+
+
+@dataclasses.dataclass
+class Invitation:
+    id: int
+    appointment_id: int
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    def state(self, now: dt.datetime) -> str:
+        """'valid', 'revoked' or 'expired'."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if now >= self.expires_at:
+            return "expired"
+        return "valid"
+
+    def public(self, now: dt.datetime) -> dict[str, Any]:
+        return {"id": self.id, "issued_at": self.issued_at.isoformat(),
+                "expires_at": self.expires_at.isoformat(),
+                "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+                "state": self.state(now)}
+
+
+@dataclasses.dataclass
+class GuestBrowser:
+    id: int
+    invitation_id: int
+    browser: str
+    device: str
+    first_seen_at: dt.datetime
+    last_seen_at: dt.datetime
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "invitation_id": self.invitation_id, "browser": self.browser,
+                "device": self.device, "first_seen_at": self.first_seen_at.isoformat(),
+                "last_seen_at": self.last_seen_at.isoformat()}
+
+
+@dataclasses.dataclass
+class OutboxMessage:
+    id: int
+    channel: str
+    kind: str
+    appointment_id: int | None
+    invitation_id: int | None
+    worker_id: int | None
+    recipient_hint: str
+    status: str
+    attempts: int
+    last_error: str
+    created_at: dt.datetime
+    next_attempt_at: dt.datetime
+    sent_at: dt.datetime | None
+    payload: dict[str, Any] | None
+
+    def public(self) -> dict[str, Any]:
+        out = {"id": self.id, "channel": self.channel, "kind": self.kind,
+               "appointment_id": self.appointment_id, "recipient": self.recipient_hint,
+               "status": self.status, "attempts": self.attempts, "last_error": self.last_error,
+               "created_at": self.created_at.isoformat(),
+               "next_attempt_at": self.next_attempt_at.isoformat(),
+               "sent_at": self.sent_at.isoformat() if self.sent_at else None}
+        if self.status in ("manual", "failed") and self.payload:
+            out["link"] = self.payload.get("link")
+            out["text"] = self.payload.get("text")
+        return out

@@ -1,0 +1,275 @@
+"""Appointments and their invitation links: create, move, cancel, revoke, re-issue, open.
+
+A link ``/j/<token>`` carries 256 random bits; only the token's hash is stored. It is valid from
+when it is issued until the end of the appointment plus a grace period, and stops working when it
+is revoked. Moving an appointment re-issues the link (the new time and the new link arrive
+together); cancelling revokes it. Every step is written to the case record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, Callable
+
+from . import clock, crypto
+from .invitations import compose_email, compose_sms, join_link, mask
+from .models import N_, Appointment, Attendee, Case, GuestBrowser, Invitation, Invalid, Worker
+from .repositories import Store
+from .settings import Config
+
+
+@dataclasses.dataclass
+class AppointmentForm:
+    """What a worker enters for an appointment (local date and time in the service's zone)."""
+
+    date: str
+    time: str
+    duration_minutes: int
+    modality: str
+    topic: str
+    incident_phone: str
+    plan_b: str = "worker_calls"
+    attendees: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    documents: str = ""
+    test_minutes: int | None = None
+    sms_reminder: bool = False
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "AppointmentForm":
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - fields
+        if unknown:
+            raise Invalid(sorted(unknown)[0], N_("Unknown field."))
+        try:
+            form = cls(**data)
+            form.duration_minutes = int(form.duration_minutes)
+            if form.test_minutes is not None and form.test_minutes != "":
+                form.test_minutes = int(form.test_minutes)
+            else:
+                form.test_minutes = None
+        except TypeError:
+            raise Invalid("appointment", N_("Some fields are missing or wrong.")) from None
+        except ValueError:
+            raise Invalid("duration_minutes", N_("Please enter a number.")) from None
+        if not isinstance(form.attendees, list):
+            raise Invalid("attendees", N_("Attendees must be a list."))
+        form.sms_reminder = bool(form.sms_reminder)
+        return form
+
+    def starts_at(self, zone: str) -> dt.datetime:
+        try:
+            local = dt.datetime.strptime(f"{self.date} {self.time}", "%Y-%m-%d %H:%M")
+        except ValueError:
+            raise Invalid("date", N_("Please give the date as YYYY-MM-DD and the time as HH:MM.")) from None
+        try:
+            starts = clock.local_to_utc(local, zone)
+        except clock.LocalTimeError:
+            raise Invalid("time", N_("This time does not exist on that day: the clocks change "
+                                     "then. Please choose another time.")) from None
+        if starts <= clock.now():
+            raise Invalid("date", N_("This date and time is in the past."))
+        return starts
+
+
+class Scheduling:
+    """The appointment workflow; ``notify`` wakes the outbox when a message is added."""
+
+    def __init__(self, store: Store, config: Config, notify: Callable[[], None]) -> None:
+        self.store = store
+        self.config = config
+        self.notify = notify
+
+    # -- appointments -------------------------------------------------------------------------
+
+    async def create(self, worker: Worker, case: Case, form: AppointmentForm,
+                     ) -> tuple[Appointment, str]:
+        """Plan an appointment and send its invitation; returns it with the new link."""
+        appointment = Appointment(
+            id=0, public_id="", case_id=case.id, worker_id=worker.id,
+            starts_at=form.starts_at(self.config.timezone),
+            duration_minutes=form.duration_minutes, modality=form.modality,
+            test_minutes=(self.config.test_slot_minutes if form.test_minutes is None
+                          else form.test_minutes),
+            plan_b=form.plan_b, sms_reminder=form.sms_reminder, status="planned", sequence=0,
+            topic=form.topic, incident_phone=form.incident_phone or worker.phone,
+            documents=form.documents, attendees=_attendees(form.attendees),
+            created_at=clock.now())
+        if appointment.sms_reminder and not case.mobile:
+            raise Invalid("sms_reminder", N_("The case has no mobile number for an SMS."))
+        appointment = await self.store.appointments.create(appointment)
+        await self.store.entries.add(case.id, "appointment_created", {
+            "starts_at": appointment.starts_at.isoformat(), "modality": appointment.modality,
+            "duration_minutes": appointment.duration_minutes}, appointment.id)
+        link = await self._issue(worker, case, appointment, "invitation")
+        return appointment, link
+
+    async def move(self, worker: Worker, case: Case, appointment: Appointment,
+                   form: AppointmentForm) -> str:
+        """Change an appointment; the person gets the updated event with a new link."""
+        self._planned(appointment)
+        before = appointment.starts_at
+        changed = dataclasses.replace(
+            appointment, starts_at=form.starts_at(self.config.timezone),
+            duration_minutes=form.duration_minutes, modality=form.modality, topic=form.topic,
+            incident_phone=form.incident_phone or worker.phone, plan_b=form.plan_b,
+            documents=form.documents, attendees=_attendees(form.attendees),
+            test_minutes=(appointment.test_minutes if form.test_minutes is None
+                          else form.test_minutes),
+            sms_reminder=form.sms_reminder, sequence=appointment.sequence + 1)
+        await self.store.appointments.save(changed)
+        await self.store.entries.add(case.id, "appointment_moved", {
+            "from": before.isoformat(), "to": changed.starts_at.isoformat(),
+            "modality": changed.modality}, appointment.id)
+        await self._revoke(appointment, reason="moved")
+        return await self._issue(worker, case, changed, "moved")
+
+    async def cancel(self, worker: Worker, case: Case, appointment: Appointment) -> None:
+        """Cancel: the link stops working and the person gets the cancelled event."""
+        self._planned(appointment)
+        cancelled = dataclasses.replace(appointment, status="cancelled",
+                                        sequence=appointment.sequence + 1)
+        await self.store.appointments.save(cancelled)
+        await self._revoke(appointment, reason="cancelled")
+        await self.store.entries.add(case.id, "appointment_cancelled", {
+            "starts_at": appointment.starts_at.isoformat()}, appointment.id)
+        if case.email:
+            payload = compose_email("cancelled", self.config, cancelled, case, worker, None)
+            await self._queue_email(worker, cancelled, None, payload, "cancellation")
+
+    # -- links --------------------------------------------------------------------------------
+
+    async def revoke(self, case: Case, appointment: Appointment) -> None:
+        """Cut off the link and every browser that opened it."""
+        await self._revoke(appointment, reason="revoked")
+        await self.store.entries.add(case.id, "invitation_revoked", {}, appointment.id)
+
+    async def reissue(self, worker: Worker, case: Case, appointment: Appointment) -> str:
+        """Revoke the current link and send a new one."""
+        self._planned(appointment)
+        await self._revoke(appointment, reason="reissued")
+        return await self._issue(worker, case, appointment, "invitation", reissued=True)
+
+    async def open_link(self, token: str) -> tuple[str, Invitation | None]:
+        """What a token leads to: ('valid' | 'expired' | 'revoked' | 'unknown', invitation)."""
+        invitation = await self.store.invitations.by_token_hash(crypto.token_hash(token))
+        if invitation is None:
+            return "unknown", None
+        return invitation.state(clock.now()), invitation
+
+    async def admit_browser(self, invitation: Invitation, user_agent: str,
+                            ) -> tuple[str, GuestBrowser]:
+        """Give a browser its own cookie for this invitation; returns the cookie's value."""
+        cookie = crypto.new_token()
+        browser, device = describe_user_agent(user_agent)
+        guest = await self.store.invitations.add_browser(
+            invitation.id, crypto.token_hash(cookie), browser, device)
+        appointment = await self.store.appointments.get(invitation.appointment_id)
+        if appointment is not None:
+            await self.store.entries.add(appointment.case_id, "link_opened", {
+                "browser": browser, "device": device}, appointment.id)
+        return cookie, guest
+
+    async def guest(self, cookie: str) -> tuple[str, GuestBrowser | None, Invitation | None]:
+        """The browser behind a guest cookie, and whether its invitation still works."""
+        guest = await self.store.invitations.browser_by_cookie(crypto.token_hash(cookie))
+        if guest is None:
+            return "unknown", None, None
+        invitation = await self.store.invitations.get(guest.invitation_id)
+        assert invitation is not None
+        state = invitation.state(clock.now())
+        if state == "valid":
+            await self.store.invitations.touch_browser(guest.id)
+        return state, guest, invitation
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _planned(self, appointment: Appointment) -> None:
+        if appointment.status != "planned":
+            raise Invalid("status", N_("This appointment is cancelled."))
+
+    def _expiry(self, appointment: Appointment) -> dt.datetime:
+        return appointment.ends_at + dt.timedelta(minutes=self.config.link_grace_minutes)
+
+    async def _revoke(self, appointment: Appointment, reason: str) -> None:
+        current = await self.store.invitations.current(appointment.id)
+        await self.store.invitations.revoke_all(appointment.id)
+        if current is not None:
+            await self.store.outbox.drop_for_invitation(current.id)
+
+    async def _issue(self, worker: Worker, case: Case, appointment: Appointment, kind: str,
+                     reissued: bool = False) -> str:
+        token = crypto.new_token()
+        invitation = await self.store.invitations.create(
+            appointment.id, crypto.token_hash(token), self._expiry(appointment))
+        link = join_link(self.config, token)
+        await self.store.entries.add(case.id, "invitation_reissued" if reissued else
+                                     "invitation_issued", {"kind": kind}, appointment.id)
+        if case.email:
+            payload = compose_email(kind, self.config, appointment, case, worker, link)
+            await self._queue_email(worker, appointment, invitation, payload, kind)
+        else:
+            await self.store.outbox.add(
+                "email", kind, "manual", "", {"link": link, "text": ""}, appointment.id,
+                invitation.id, worker.id)
+        if appointment.sms_reminder and case.mobile:
+            sms = compose_sms(self.config, appointment, case, link)
+            due = appointment.starts_at - dt.timedelta(minutes=self.config.sms_reminder_minutes)
+            status = "manual" if self.config.sms_gateway == "file" else "pending"
+            await self.store.outbox.add("sms", "reminder", status, mask(case.mobile), sms,
+                                        appointment.id, invitation.id, worker.id,
+                                        not_before=max(due, clock.now()))
+        self.notify()
+        return link
+
+    async def _queue_email(self, worker: Worker, appointment: Appointment,
+                           invitation: Invitation | None, payload: dict[str, Any],
+                           kind: str) -> None:
+        status = "pending" if self.config.smtp_url else "manual"
+        await self.store.outbox.add("email", kind, status, mask(payload["to"]), payload,
+                                    appointment.id, invitation.id if invitation else None,
+                                    worker.id)
+        self.notify()
+
+
+def _attendees(raw: list[Any]) -> list[Attendee]:
+    out = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise Invalid("attendees", N_("Each attendee has a name and a role."))
+        if not str(item.get("name", "")).strip() and not str(item.get("role", "")).strip():
+            continue
+        out.append(Attendee(name=str(item.get("name", "")), role=str(item.get("role", ""))))
+    return out
+
+
+def describe_user_agent(ua: str) -> tuple[str, str]:
+    """Browser and device family from a User-Agent, as a worker would name them."""
+    ua_l = ua.lower()
+    if "edg/" in ua_l:
+        browser = "Edge"
+    elif "firefox/" in ua_l:
+        browser = "Firefox"
+    elif "samsungbrowser" in ua_l:
+        browser = "Samsung Internet"
+    elif "chrome/" in ua_l or "chromium/" in ua_l or "crios/" in ua_l:
+        browser = "Chrome"
+    elif "safari/" in ua_l:
+        browser = "Safari"
+    else:
+        browser = "Other browser"
+    if "iphone" in ua_l:
+        device = "iPhone"
+    elif "ipad" in ua_l:
+        device = "iPad"
+    elif "android" in ua_l:
+        device = "Android tablet" if "mobile" not in ua_l else "Android phone"
+    elif "windows" in ua_l:
+        device = "Windows computer"
+    elif "mac os x" in ua_l or "macintosh" in ua_l:
+        device = "Mac"
+    elif "linux" in ua_l or "x11" in ua_l:
+        device = "Linux computer"
+    else:
+        device = "Other device"
+    return browser, device

@@ -1,0 +1,153 @@
+"""Proxima's settings, declared once.
+
+Every setting is a row of ``SETTINGS``: its name, its default and a line of help. The table drives
+the environment variables (``PROXIMA_<NAME>``), the optional TOML file, ``proxima --help`` and the
+README's settings section (a test keeps the README in step with this table).
+
+Precedence: environment variable, then the TOML file (``PROXIMA_CONFIG`` or ``--config``), then the
+default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One configurable value: its name, its type, its default and what it does."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "PROXIMA_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", str, "127.0.0.1", "Address the HTTPS server listens on."),
+    Setting("port", int, 8443, "Port the HTTPS server listens on."),
+    Setting("public_url", str, "https://localhost:8443",
+            "The address people use to reach Proxima; links in invitations start with it."),
+    Setting("data_dir", str, "data", "Directory holding the SQLite database and the secret key."),
+    Setting("cert_file", str, "certs/server.pem", "TLS certificate chain (PEM) served over HTTPS."),
+    Setting("key_file", str, "certs/server-key.pem", "Private key (PEM) of the TLS certificate."),
+    Setting("ca_file", str, "certs/ca.pem",
+            "Development CA certificate offered for download in the console (empty to hide it)."),
+    Setting("secret_key", str, "",
+            "Secret used to protect personal data at rest; when empty, one is created in data_dir."),
+    Setting("timezone", str, "Europe/Paris", "Time zone in which workers enter and read times."),
+    Setting("service_name", str, "Service social", "Name of the service shown in invitations."),
+    Setting("service_phone", str, "",
+            "The service's phone number, shown so people know who is calling them."),
+    Setting("smtp_url", str, "",
+            "SMTP server for invitations: smtp://user:pass@host:587 (STARTTLS) or smtps://host:465 "
+            "(TLS); empty keeps messages in the outbox for workers to send themselves."),
+    Setting("mail_from", str, "proxima@localhost", "Sender address of invitation emails."),
+    Setting("sms_gateway", str, "file",
+            "SMS reminders: 'file' keeps them in the outbox, or an https:// URL template with "
+            "{to} and {text} to which each SMS is posted."),
+    Setting("sms_reminder_minutes", int, 120, "How long before the start an SMS reminder is sent."),
+    Setting("test_slot_minutes", int, 15, "How long before the start the connection test opens."),
+    Setting("link_grace_minutes", int, 60, "How long after the end of an appointment its link still works."),
+    Setting("session_idle_minutes", int, 30, "A worker's session ends after this much inactivity."),
+    Setting("session_max_hours", int, 10, "A worker's session ends this long after login, whatever happens."),
+    Setting("login_free_attempts", int, 3, "Failed logins allowed before the growing delay starts."),
+    Setting("login_delay_seconds", float, 2.0, "First delay after too many failed logins; it doubles each time."),
+    Setting("outbox_interval_seconds", float, 5.0, "How often the outbox looks for messages to send."),
+    Setting("outbox_retry_seconds", float, 30.0, "First delay before a failed message is retried; it doubles each time."),
+    Setting("hsts", bool, True, "Send Strict-Transport-Security on HTTPS responses."),
+    Setting("log_level", str, "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR)."),
+)
+
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def _convert(setting: Setting, raw: Any) -> Any:
+    if isinstance(raw, setting.type) and not (setting.type is int and isinstance(raw, bool)):
+        return raw
+    text = str(raw).strip()
+    try:
+        if setting.type is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(text)
+        return setting.type(text)
+    except ValueError:
+        raise SettingsError(
+            f"{setting.env}: {raw!r} is not a valid {setting.type.__name__}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The values in force, one attribute per row of ``SETTINGS``."""
+
+    values: Mapping[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def replace(self, **changes: Any) -> "Config":
+        unknown = set(changes) - set(BY_NAME)
+        if unknown:
+            raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
+        values = dict(self.values)
+        for name, raw in changes.items():
+            values[name] = _convert(BY_NAME[name], raw)
+        return Config(values)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_path / "proxima.sqlite3"
+
+
+def load(environ: Mapping[str, str] | None = None, toml_path: str | None = None) -> Config:
+    """Read the settings from the environment and the optional TOML file."""
+    environ = os.environ if environ is None else environ
+    toml_path = toml_path or environ.get("PROXIMA_CONFIG") or None
+    from_file: dict[str, Any] = {}
+    if toml_path:
+        with open(toml_path, "rb") as f:
+            from_file = tomllib.load(f)
+        unknown = set(from_file) - set(BY_NAME)
+        if unknown:
+            raise SettingsError(f"{toml_path}: unknown settings: {', '.join(sorted(unknown))}")
+    values = {}
+    for s in SETTINGS:
+        if s.env in environ:
+            values[s.name] = _convert(s, environ[s.env])
+        elif s.name in from_file:
+            values[s.name] = _convert(s, from_file[s.name])
+        else:
+            values[s.name] = s.default
+    return Config(values)
+
+
+def describe() -> str:
+    """The settings table as text, for ``proxima --help``."""
+    lines = ["settings (environment variable, default, meaning):"]
+    for s in SETTINGS:
+        lines.append(f"  {s.env} (default: {s.default!r})\n      {s.help}")
+    return "\n".join(lines)

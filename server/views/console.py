@@ -1,0 +1,137 @@
+"""The worker's console: server-rendered pages whose forms call the JSON API (``web/static``).
+
+Pages only read; every change goes through ``/api/`` from ``console.js``, the same API that
+integrators use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from .. import clock, i18n
+from ..access import appointment_for, case_for, int_id
+from ..edge import CONFIG, LANG_COOKIE, STORE, ApiError, request_language, session_worker
+from ..models import N_, Worker
+
+routes = web.RouteTableDef()
+
+
+def _page(request: web.Request, template: str, worker: Worker | None, **context: Any,
+          ) -> web.Response:
+    lang = request_language(request)
+    config = request.app[CONFIG]
+    fmt = i18n.Formatter(lang, config.timezone)
+    html = i18n.render(lang, template, worker=worker, fmt=fmt, config=config,
+                       ca_available=bool(config.ca_file) and Path(config.ca_file).exists(),
+                       lang_links=True, path=request.path, **context)
+    response = web.Response(text=html, content_type="text/html")
+    if request.query.get("lang") in i18n.LANGUAGES:
+        response.set_cookie(LANG_COOKIE, request.query["lang"], secure=True, httponly=True,
+                            samesite="Strict", path="/", max_age=365 * 86400)
+    return response
+
+
+async def _console_worker(request: web.Request) -> Worker:
+    """The logged-in worker, or a redirect to the login page (or to the password change)."""
+    worker = await session_worker(request)
+    if worker is None:
+        raise web.HTTPSeeOther("/login")
+    if worker.must_change_password and request.path != "/password":
+        raise web.HTTPSeeOther("/password")
+    return worker
+
+
+@routes.get("/")
+async def home(request: web.Request) -> web.Response:
+    await _console_worker(request)
+    raise web.HTTPSeeOther("/cases")
+
+
+@routes.get("/login")
+async def login_page(request: web.Request) -> web.Response:
+    return _page(request, "console/login.html", None)
+
+
+@routes.get("/password")
+async def password_page(request: web.Request) -> web.Response:
+    worker = await _console_worker(request)
+    return _page(request, "console/password.html", worker)
+
+
+@routes.get("/cases")
+async def cases_page(request: web.Request) -> web.Response:
+    worker = await _console_worker(request)
+    store = request.app[STORE]
+    cases = await store.cases.for_worker(None if worker.is_admin else worker.id)
+    await store.audit.record(f"worker:{worker.id}", "list_cases", "ok",
+                             target=f"{len(cases)} cases")
+    workers = {w.id: w for w in await store.workers.all()} if worker.is_admin else {}
+    return _page(request, "console/cases.html", worker, cases=cases, workers=workers)
+
+
+@routes.get("/cases/{id}")
+async def case_page(request: web.Request) -> web.Response:
+    worker = await _console_worker(request)
+    case = await case_for(request, worker, int_id(request), "read_case")
+    store = request.app[STORE]
+    workers = await store.workers.all() if worker.is_admin else []
+    return _page(request, "console/case.html", worker, case=case,
+                 record=await store.entries.for_case(case.id),
+                 appointments=await store.appointments.for_case(case.id), workers=workers)
+
+
+@routes.get("/cases/{id}/appointments/new")
+async def new_appointment_page(request: web.Request) -> web.Response:
+    worker = await _console_worker(request)
+    case = await case_for(request, worker, int_id(request), "read_case")
+    config = request.app[CONFIG]
+    tomorrow = clock.to_local(clock.now(), config.timezone).date() + dt.timedelta(days=1)
+    return _page(request, "console/appointment_form.html", worker, case=case, appointment=None,
+                 default_date=tomorrow.isoformat())
+
+
+@routes.get("/appointments/{id}")
+async def appointment_page(request: web.Request) -> web.Response:
+    worker = await _console_worker(request)
+    case, appointment = await appointment_for(request, worker, int_id(request),
+                                              "read_appointment")
+    store, config = request.app[STORE], request.app[CONFIG]
+    invitation = await store.invitations.current(appointment.id)
+    browsers = [b for b in await store.invitations.browsers(appointment.id)
+                if invitation is not None and b.invitation_id == invitation.id]
+    local = clock.to_local(appointment.starts_at, config.timezone)
+    return _page(request, "console/appointment.html", worker, case=case,
+                 appointment=appointment, invitation=invitation,
+                 state=invitation.state(clock.now()) if invitation else None,
+                 browsers=browsers, messages=await store.outbox.listing(None, appointment.id),
+                 local_date=local.strftime("%Y-%m-%d"), local_time=local.strftime("%H:%M"))
+
+
+@routes.get("/outbox")
+async def outbox_page(request: web.Request) -> web.Response:
+    worker = await _console_worker(request)
+    messages = await request.app[STORE].outbox.listing(None if worker.is_admin else worker.id)
+    return _page(request, "console/outbox.html", worker, messages=messages)
+
+
+@routes.get("/admin/workers")
+async def workers_page(request: web.Request) -> web.Response:
+    worker = await _console_worker(request)
+    if not worker.is_admin:
+        raise ApiError(403, "admin_only", N_("Only an administrator can do this."))
+    return _page(request, "console/workers.html", worker,
+                 workers=await request.app[STORE].workers.all())
+
+
+@routes.get("/ca.pem")
+async def ca_certificate(request: web.Request) -> web.StreamResponse:
+    """The development CA certificate, so a worker's browser can trust this server."""
+    path = request.app[CONFIG].ca_file
+    if not path or not Path(path).exists():
+        raise web.HTTPNotFound()
+    return web.Response(body=Path(path).read_bytes(), content_type="application/x-x509-ca-cert",
+                        headers={"Content-Disposition": 'attachment; filename="proxima-ca.pem"'})

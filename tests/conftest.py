@@ -1,0 +1,232 @@
+"""Shared fixtures: a real Proxima served over HTTPS on loopback, real clients, a real SMTP server.
+
+Nothing is mocked: the app runs with its SQLite database in a temporary directory, behind TLS with
+development certificates, and the tests talk to it with aiohttp clients (and Chromium, in the
+browser tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiosmtpd.controller import Controller
+
+from server import settings
+from server.app import create_app
+from server.certs import make_dev_certs
+from server.edge import STORE, AccessLogger
+
+ADMIN_PASSWORD = "admin-password-for-tests"
+WORKER_PASSWORD = "worker-password-for-tests"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("certs")
+    make_dev_certs(d)
+    return d
+
+
+@dataclass
+class Client:
+    """An HTTP client for one browser-like party: its own cookies, the right Origin."""
+
+    base: str
+    session: aiohttp.ClientSession
+    origin: str
+
+    async def request(self, method: str, path: str, json: Any = None,
+                      headers: dict[str, str] | None = None, **kw: Any) -> aiohttp.ClientResponse:
+        h = {"Origin": self.origin, "Accept": "application/json"}
+        h.update(headers or {})
+        response = await self.session.request(method, self.base + path, json=json, headers=h,
+                                              allow_redirects=kw.pop("allow_redirects", True),
+                                              **kw)
+        await response.read()
+        return response
+
+    async def json(self, method: str, path: str, json: Any = None, status: int = 200,
+                   **kw: Any) -> Any:
+        response = await self.request(method, path, json=json, **kw)
+        body = await response.json(content_type=None)
+        assert response.status == status, (response.status, body)
+        return body
+
+    async def login(self, email: str, password: str) -> Any:
+        return await self.json("POST", "/api/session", {"email": email, "password": password})
+
+
+@dataclass
+class Proxima:
+    """A running Proxima and what the tests need to reach it."""
+
+    url: str
+    app: web.Application
+    ssl: ssl.SSLContext
+    sessions: list[aiohttp.ClientSession] = field(default_factory=list)
+
+    @property
+    def store(self) -> Any:
+        return self.app[STORE]
+
+    def client(self, user_agent: str = "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36",
+               ) -> Client:
+        jar = aiohttp.CookieJar(unsafe=True)
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.ssl),
+                                        cookie_jar=jar, headers={"User-Agent": user_agent})
+        self.sessions.append(session)
+        return Client(self.url, session, self.url)
+
+    async def worker(self, email: str = "anne@example.org", name: str = "Anne Martin",
+                     role: str = "worker", password: str = WORKER_PASSWORD,
+                     phone: str = "01 23 45 67 89") -> Client:
+        """A logged-in worker with a chosen password (created through the real API)."""
+        from server import accounts, passwords
+        worker, _ = await accounts.create_worker(self.store, email, name, phone, role)
+        await self.store.workers.update(worker.id, password_hash=passwords.hash_password(password),
+                                        must_change_password=False)
+        client = self.client()
+        await client.login(email, password)
+        return client
+
+
+@pytest.fixture
+async def make_proxima(tmp_path: Path, cert_dir: Path) -> AsyncIterator[Any]:
+    """Start Proximas over HTTPS on loopback with the given settings."""
+    runners: list[web.AppRunner] = []
+    started: list[Proxima] = []
+
+    async def start(**overrides: Any) -> Proxima:
+        port = free_port()
+        values = dict(
+            host="127.0.0.1", port=port, public_url=f"https://127.0.0.1:{port}",
+            data_dir=str(tmp_path / f"data-{port}"), cert_file=str(cert_dir / "server.pem"),
+            key_file=str(cert_dir / "server-key.pem"), ca_file=str(cert_dir / "ca.pem"),
+            outbox_interval_seconds=0.2, outbox_retry_seconds=0.3, login_delay_seconds=1.0)
+        values.update(overrides)
+        config = settings.load(environ={}).replace(**values)
+        app = create_app(config)
+        runner = web.AppRunner(app, access_log_class=AccessLogger,
+                               access_log=logging.getLogger("aiohttp.access"))
+        await runner.setup()
+        server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_ssl.load_cert_chain(cert_dir / "server.pem", cert_dir / "server-key.pem")
+        await web.TCPSite(runner, "127.0.0.1", port, ssl_context=server_ssl).start()
+        runners.append(runner)
+        client_ssl = ssl.create_default_context(cafile=str(cert_dir / "ca.pem"))
+        proxima = Proxima(config.public_url, app, client_ssl)
+        started.append(proxima)
+        return proxima
+
+    yield start
+    for proxima in started:
+        for s in proxima.sessions:
+            await s.close()
+    for runner in runners:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def proxima(make_proxima: Any) -> Proxima:
+    return await make_proxima()
+
+
+class Mailbox:
+    """aiosmtpd handler keeping every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+        self.arrived = asyncio.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        self.arrived.set()
+        return "250 Message accepted for delivery"
+
+    async def wait(self, count: int, timeout: float = 10.0) -> list[Any]:
+        async def until() -> None:
+            while len(self.messages) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+        await asyncio.wait_for(until(), timeout)
+        return self.messages
+
+
+@dataclass
+class SmtpServer:
+    port: int
+    mailbox: Mailbox
+    controller: Controller | None = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp_server() -> Any:
+    server = SmtpServer(free_port(), Mailbox())
+    server.start()
+    yield server
+    with contextlib.suppress(Exception):
+        server.stop()
+
+
+async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.1) -> Any:
+    """Poll ``check()`` (sync or async) until it returns a truthy value."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
+
+
+def appointment_form(**overrides: Any) -> dict[str, Any]:
+    """A valid appointment a few days ahead, in Europe/Paris local time."""
+    import datetime as dt
+    day = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    form = {"date": day, "time": "10:00", "duration_minutes": 45, "modality": "video",
+            "topic": "Faire le point sur votre dossier de logement.",
+            "incident_phone": "01 23 45 67 89", "plan_b": "worker_calls",
+            "attendees": [{"name": "Paul Durand", "role": "interprète"}],
+            "documents": "Votre dernier avis d'imposition"}
+    form.update(overrides)
+    return form
+
+
+async def new_case(client: Client, **overrides: Any) -> dict[str, Any]:
+    data = {"reference": "DOS-2026-0042", "person_name": "Fatou Diallo",
+            "email": "fatou@example.net", "mobile": "06 12 34 56 78", "language": "fr",
+            "modality": "video"}
+    data.update(overrides)
+    return (await client.json("POST", "/api/cases", data, status=201))["case"]

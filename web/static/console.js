@@ -1,0 +1,134 @@
+// @ts-check
+/**
+ * The console's UI layer: forms marked data-api are sent to the JSON API by ProximaApi, errors are
+ * shown in the form's role=alert element, copy buttons copy a field. No inline script (CSP).
+ */
+'use strict';
+
+/**
+ * The form's fields as a JSON object. data-type="int"/"bool" convert; fieldsets with data-list
+ * become a list of objects from the inputs marked data-item.
+ * @param {HTMLFormElement} form
+ */
+function formToJson(form) {
+    /** @type {Record<string, any>} */
+    const out = {};
+    for (const el of Array.from(form.elements)) {
+        const input = /** @type {HTMLInputElement} */ (el);
+        if (!input.name || input.disabled || input.closest('[data-list]'))
+            continue;
+        if (input.type === 'checkbox') {
+            out[input.name] = input.checked;
+        } else if (input.dataset.type === 'int') {
+            out[input.name] = input.value === '' ? null : parseInt(input.value, 10);
+        } else if (input.dataset.type === 'bool') {
+            out[input.name] = input.value === 'true';
+        } else {
+            out[input.name] = input.value;
+        }
+    }
+    for (const list of Array.from(form.querySelectorAll('[data-list]'))) {
+        const name = /** @type {HTMLElement} */ (list).dataset.list || '';
+        out[name] = Array.from(list.querySelectorAll('.pair')).map(pair => {
+            /** @type {Record<string, string>} */
+            const item = {};
+            for (const input of Array.from(pair.querySelectorAll('[data-item]')))
+                item[/** @type {HTMLInputElement} */ (input).dataset.item || ''] =
+                    /** @type {HTMLInputElement} */ (input).value;
+            return item;
+        }).filter(item => Object.values(item).some(v => v.trim() !== ''));
+    }
+    return out;
+}
+
+/**
+ * @param {HTMLFormElement} form
+ * @param {string} message
+ * @param {string|undefined} field
+ */
+function showError(form, message, field) {
+    const box = form.querySelector('[role=alert]') || document.getElementById('action-error');
+    if (box) {
+        box.textContent = message;
+        box.hidden = false;
+    }
+    for (const el of Array.from(form.querySelectorAll('[aria-invalid]')))
+        el.removeAttribute('aria-invalid');
+    if (field) {
+        const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
+        if (input) {
+            input.setAttribute('aria-invalid', 'true');
+            /** @type {HTMLElement} */ (input).focus();
+        }
+    }
+}
+
+/** @param {SubmitEvent} event */
+async function submitForm(event) {
+    const form = /** @type {HTMLFormElement} */ (event.currentTarget);
+    event.preventDefault();
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm))
+        return;
+    const button = form.querySelector('button[type=submit]');
+    if (button) button.setAttribute('disabled', '');
+    const result = await window.ProximaApi.call(form.dataset.method || 'POST', form.dataset.api || '',
+        formToJson(form));
+    if (button) button.removeAttribute('disabled');
+    if (!result.ok) {
+        const message = result.data.message ||
+            (document.documentElement.lang === 'fr' ? 'La demande a échoué.' : 'The request failed.');
+        showError(form, message, result.data.field);
+        return;
+    }
+    if (form.hasAttribute('data-keep-link') && result.data.link) {
+        const id = result.data.appointment ? result.data.appointment.id : '';
+        sessionStorage.setItem('proxima-new-link-' + id, result.data.link);
+    }
+    if (form.dataset.show) {
+        const box = form.querySelector('[data-result]');
+        const out = box && box.querySelector('output');
+        if (box && out) {
+            out.textContent = result.data[form.dataset.show];
+            box.hidden = false;
+        }
+        return;
+    }
+    if (form.dataset.next)
+        window.location.assign(window.ProximaApi.fillTemplate(form.dataset.next, result.data)
+            .replace(/%2F/g, '/'));
+    else
+        window.location.reload();
+}
+
+/** @param {MouseEvent} event */
+async function copyField(event) {
+    const button = /** @type {HTMLElement} */ (event.currentTarget);
+    const field = /** @type {HTMLInputElement|null} */ (document.getElementById(button.dataset.copy || ''));
+    if (!field) return;
+    field.select();
+    try {
+        await navigator.clipboard.writeText(field.value);
+    } catch (e) {
+        document.execCommand('copy');
+    }
+    button.setAttribute('data-copied', '');
+}
+
+function showNewLink() {
+    const box = document.getElementById('new-link');
+    if (!box) return;
+    const key = 'proxima-new-link-' + box.dataset.appointment;
+    const link = sessionStorage.getItem(key);
+    if (!link) return;
+    sessionStorage.removeItem(key);
+    /** @type {HTMLInputElement} */ (document.getElementById('new-link-value')).value = link;
+    box.hidden = false;
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+    for (const form of Array.from(document.querySelectorAll('form[data-api]')))
+        form.addEventListener('submit', e => submitForm(/** @type {SubmitEvent} */ (e)));
+    for (const button of Array.from(document.querySelectorAll('button[data-copy]')))
+        button.addEventListener('click', e => copyField(/** @type {MouseEvent} */ (e)));
+    showNewLink();
+});
