@@ -230,3 +230,27 @@ async def new_case(client: Client, **overrides: Any) -> dict[str, Any]:
             "modality": "video"}
     data.update(overrides)
     return (await client.json("POST", "/api/cases", data, status=201))["case"]
+
+
+# -- browser tests: Debian's Chromium with fake camera and microphone ---------------------------
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage", "--use-fake-device-for-media-stream",
+                 "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict[str, Any]:
+    return {"executable_path": "/usr/bin/chromium", "headless": True, "args": CHROMIUM_ARGS}
+
+
+AXE_PATH = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+async def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """Run axe-core (installed from npm by `make test`) on the page; returns its violations."""
+    await page.evaluate(AXE_PATH.read_text(encoding="utf-8"))
+    return await page.evaluate(
+        "async () => (await axe.run(document)).violations.map("
+        "v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.html).slice(0, 3)}))")
