@@ -48,8 +48,15 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+# axe-core, from the npm registry, for the accessibility checks in the browser tests.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE):
+	@command -v npm >/dev/null || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }
+	npm install --no-save --no-audit --no-fund --silent axe-core@4.14.1
+
 ## Run the whole suite (browser tests included) inside a loopback-only network namespace.
-test: install-test system-deps
+test: install-test system-deps $(AXE)
 	@if [ "$$(id -u)" = 0 ] && [ -z "$$PROXIMA_NO_NETNS" ]; then \
 	  unshare --net -- sh -c 'ip link set lo up && exec $(PY) -m pytest $(PYTEST_ARGS)'; \
 	else \

@@ -244,32 +244,32 @@ def _attendees(raw: list[Any]) -> list[Attendee]:
 
 
 def describe_user_agent(ua: str) -> tuple[str, str]:
-    """Browser and device family from a User-Agent, as a worker would name them."""
+    """Browser and device family from a User-Agent, as a worker would name them (catalog ids)."""
     ua_l = ua.lower()
     if "edg/" in ua_l:
-        browser = "Edge"
+        browser = N_("Edge")
     elif "firefox/" in ua_l:
-        browser = "Firefox"
+        browser = N_("Firefox")
     elif "samsungbrowser" in ua_l:
-        browser = "Samsung Internet"
+        browser = N_("Samsung Internet")
     elif "chrome/" in ua_l or "chromium/" in ua_l or "crios/" in ua_l:
-        browser = "Chrome"
+        browser = N_("Chrome")
     elif "safari/" in ua_l:
-        browser = "Safari"
+        browser = N_("Safari")
     else:
-        browser = "Other browser"
+        browser = N_("Other browser")
     if "iphone" in ua_l:
-        device = "iPhone"
+        device = N_("iPhone")
     elif "ipad" in ua_l:
-        device = "iPad"
+        device = N_("iPad")
     elif "android" in ua_l:
-        device = "Android tablet" if "mobile" not in ua_l else "Android phone"
+        device = N_("Android tablet") if "mobile" not in ua_l else N_("Android phone")
     elif "windows" in ua_l:
-        device = "Windows computer"
+        device = N_("Windows computer")
     elif "mac os x" in ua_l or "macintosh" in ua_l:
-        device = "Mac"
+        device = N_("Mac")
     elif "linux" in ua_l or "x11" in ua_l:
-        device = "Linux computer"
+        device = N_("Linux computer")
     else:
-        device = "Other device"
+        device = N_("Other device")
     return browser, device

@@ -71,7 +71,7 @@ async def test_opening_the_link_exchanges_the_token_for_a_cookie(proxima, caplog
     assert families == {("Chrome", "Android phone"), ("Firefox", "Windows computer")}
     console = await anne.request("GET", f"/appointments/{created['appointment']['id']}",
                                  headers={"Accept": "text/html"})
-    assert "Android phone" in await console.text()
+    assert "Téléphone Android" in await console.text()
 
     # Revoking cuts every browser off, with the worker's phone number on the page.
     await anne.json("POST", f"/api/appointments/{created['appointment']['id']}/revoke")
