@@ -13,6 +13,15 @@ def may_access(worker: Worker, case: Case) -> bool:
     return worker.is_admin or case.worker_id == worker.id
 
 
+async def visible_cases(request: web.Request, worker: Worker) -> list[Case]:
+    """The cases a worker may see (all of them for an administrator); the listing is audited."""
+    store = request.app[STORE]
+    cases = await store.cases.for_worker(None if worker.is_admin else worker.id)
+    await store.audit.record(f"worker:{worker.id}", "list_cases", "ok",
+                             target=f"{len(cases)} cases")
+    return cases
+
+
 async def case_for(request: web.Request, worker: Worker, case_id: int, action: str) -> Case:
     """Load a case for ``action``, or refuse (404 / 403); the attempt is audited either way."""
     store = request.app[STORE]

@@ -54,7 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
             "(TLS); empty keeps messages in the outbox for workers to send themselves."),
     Setting("mail_from", str, "proxima@localhost", "Sender address of invitation emails."),
     Setting("sms_gateway", str, "file",
-            "SMS reminders: 'file' keeps them in the outbox, or an https:// URL template with "
+            "SMS reminders: 'file' keeps them in the outbox, or an http(s):// URL template with "
             "{to} and {text} to which each SMS is posted."),
     Setting("sms_reminder_minutes", int, 120, "How long before the start an SMS reminder is sent."),
     Setting("test_slot_minutes", int, 15, "How long before the start the connection test opens."),

@@ -73,6 +73,13 @@ async def test_idle_timeout_ends_the_session(make_proxima):
     assert r.status == 401 and (await r.json())["error"] == "login_required"
 
 
+async def test_absolute_timeout_ends_the_session_however_active(proxima):
+    client = await proxima.worker()
+    await proxima.store.db.run(lambda c: c.execute(
+        "UPDATE worker_sessions SET created_at = '2000-01-01T00:00:00Z'"))
+    assert (await client.request("GET", "/api/cases")).status == 401
+
+
 async def test_one_time_password_must_be_changed(proxima):
     from server import accounts
     worker, password = await accounts.create_worker(proxima.store, "dan@example.org", "Dan",

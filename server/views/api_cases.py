@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import clock
-from ..access import appointment_for, case_for, int_id
+from ..access import appointment_for, case_for, int_id, visible_cases
 from ..edge import SCHEDULING, STORE, ApiError, json_body, require_worker
 from ..models import N_, Case, Invalid
 from ..scheduling import AppointmentForm
@@ -46,11 +46,7 @@ async def _assignee(request: web.Request, data: dict[str, Any], default: int | N
 @routes.get("/api/cases")
 async def list_cases(request: web.Request) -> web.Response:
     """The cases assigned to me (every case for an administrator)."""
-    worker = await require_worker(request)
-    store = request.app[STORE]
-    cases = await store.cases.for_worker(None if worker.is_admin else worker.id)
-    await store.audit.record(f"worker:{worker.id}", "list_cases", "ok",
-                             target=f"{len(cases)} cases")
+    cases = await visible_cases(request, await require_worker(request))
     return web.json_response({"cases": [c.public() for c in cases]})
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import clock, i18n
-from ..access import appointment_for, case_for, int_id
+from ..access import appointment_for, case_for, int_id, visible_cases
 from ..edge import CONFIG, LANG_COOKIE, STORE, ApiError, request_language, session_worker
 from ..models import N_, Worker
 
@@ -65,10 +65,8 @@ async def password_page(request: web.Request) -> web.Response:
 @routes.get("/cases")
 async def cases_page(request: web.Request) -> web.Response:
     worker = await _console_worker(request)
+    cases = await visible_cases(request, worker)
     store = request.app[STORE]
-    cases = await store.cases.for_worker(None if worker.is_admin else worker.id)
-    await store.audit.record(f"worker:{worker.id}", "list_cases", "ok",
-                             target=f"{len(cases)} cases")
     workers = {w.id: w for w in await store.workers.all()} if worker.is_admin else {}
     return _page(request, "console/cases.html", worker, cases=cases, workers=workers)
 
