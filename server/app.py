@@ -11,13 +11,17 @@ from aiohttp import web
 
 from . import crypto
 from .db import Database
-from .edge import (CONFIG, POSTMAN, SCHEDULING, STORE, THROTTLE, edge_middleware)
+from .edge import (BUS, CONFIG, INTERVIEWS, POSTMAN, SCHEDULING, STORE, THROTTLE,
+                   edge_middleware)
+from .interview import InterviewService
+from .livebus import LiveBus
 from .limits import LoginThrottle
 from .outbox import Postman
 from .repositories import Store
 from .scheduling import Scheduling
 from .settings import WEB_DIR, Config
-from .views import api_admin, api_auth, api_cases, api_outbox, console, health, join
+from .views import (api_admin, api_auth, api_cases, api_interviews, api_outbox, console, health,
+                    join, live, signalling)
 
 log = logging.getLogger("proxima")
 
@@ -27,7 +31,8 @@ def create_app(config: Config, run_jobs: bool = True) -> web.Application:
     app = web.Application(middlewares=[edge_middleware], client_max_size=256 * 1024)
     app[CONFIG] = config
     app[THROTTLE] = LoginThrottle(config.login_free_attempts, config.login_delay_seconds)
-    for module in (health, api_auth, api_cases, api_admin, api_outbox, console, join):
+    for module in (health, api_auth, api_cases, api_admin, api_outbox, api_interviews, console,
+                   join, live, signalling):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", WEB_DIR / "static", name="static")
     app.cleanup_ctx.append(_storage)
@@ -45,13 +50,28 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     app[POSTMAN] = Postman(store, config)
     app[SCHEDULING] = Scheduling(store, config, app[POSTMAN].wake)
+    app[BUS] = LiveBus()
+    app[INTERVIEWS] = InterviewService(store, app[BUS], config)
     yield
     db.close()
 
 
 async def _jobs(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(app[POSTMAN].run(), name="outbox")
+    tasks = [asyncio.create_task(app[POSTMAN].run(), name="outbox"),
+             asyncio.create_task(_sweep(app), name="sessions")]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _sweep(app: web.Application) -> None:
+    """End (and log) sessions everybody has left, every 30 seconds."""
+    while True:
+        try:
+            await app[INTERVIEWS].sweep()
+        except Exception:  # noqa: BLE001 - the job must survive anything
+            log.exception("session sweep failed")
+        await asyncio.sleep(30)

@@ -17,7 +17,9 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from . import clock, crypto, i18n
+from .interview import InterviewService
 from .limits import LoginThrottle
+from .livebus import LiveBus
 from .models import N_, Invalid, Worker
 from .outbox import Postman
 from .repositories import Store
@@ -29,6 +31,8 @@ STORE = web.AppKey("store", Store)
 SCHEDULING = web.AppKey("scheduling", Scheduling)
 POSTMAN = web.AppKey("postman", Postman)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
+BUS = web.AppKey("bus", LiveBus)
+INTERVIEWS = web.AppKey("interviews", InterviewService)
 WORKER = web.RequestKey("worker", object)  # the Worker behind the session cookie, or None
 
 SESSION_COOKIE = "__Host-proxima-session"

@@ -275,3 +275,40 @@ class OutboxMessage:
             out["link"] = self.payload.get("link")
             out["text"] = self.payload.get("text")
         return out
+
+
+@dataclasses.dataclass
+class ConsentRecord:
+    """What the person agreed to, when, in which language, with the exact text shown (its hash)."""
+
+    id: int
+    appointment_id: int
+    guest_browser_id: int
+    at: dt.datetime
+    kind: str  # given, changed, withdrawn
+    modality: str  # video, audio, phone, none
+    audio_fallback: bool
+    others_present: bool
+    others: str
+    language: str
+    text_hash: str
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at.isoformat(), "kind": self.kind,
+                "modality": self.modality, "audio_fallback": self.audio_fallback,
+                "others_present": self.others_present, "others": self.others,
+                "language": self.language, "text_hash": self.text_hash,
+                "participant": f"g:{self.guest_browser_id}"}
+
+
+@dataclasses.dataclass
+class InterviewSession:
+    """One live session of an appointment; ``log`` is what goes to the case record."""
+
+    id: int
+    appointment_id: int
+    status: str  # active, ended
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    admitted: list[str]
+    log: dict[str, Any]

@@ -419,3 +419,6 @@ class Store:
         self.invitations = InvitationRepository(db, sealer)
         self.outbox = OutboxRepository(db, sealer)
         self.audit = AuditLog(db, sealer)
+        from .interview_store import InterviewRepository
+        self.interviews = InterviewRepository(db, sealer)
+

@@ -65,6 +65,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("login_delay_seconds", float, 2.0, "First delay after too many failed logins; it doubles each time."),
     Setting("outbox_interval_seconds", float, 5.0, "How often the outbox looks for messages to send."),
     Setting("outbox_retry_seconds", float, 30.0, "First delay before a failed message is retried; it doubles each time."),
+    Setting("turn_urls", str, "",
+            "Your TURN servers (coturn), comma-separated, e.g. turns:turn.example.org:443?transport=tcp;"
+            " empty: no relay."),
+    Setting("turn_secret", str, "", "coturn's static-auth-secret, to issue short-lived TURN credentials."),
+    Setting("turn_ttl_seconds", int, 3600, "How long a TURN credential stays valid."),
+    Setting("stun_urls", str, "",
+            "Your own STUN servers, comma-separated; empty: none (no public server is ever used)."),
+    Setting("session_end_minutes", int, 10,
+            "A session nobody is connected to any more is ended (and logged) after this long."),
     Setting("hsts", bool, True, "Send Strict-Transport-Security on HTTPS responses."),
     Setting("log_level", str, "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR)."),
 )

@@ -139,7 +139,7 @@ async def test_security_headers_on_every_route(proxima):
         assert h["Referrer-Policy"] == "no-referrer", path
         assert h["Strict-Transport-Security"].startswith("max-age="), path
         policy = h["Permissions-Policy"]
-        media = path.startswith("/rdv/")
+        media = path.startswith("/rdv/") or path.endswith("/live")
         assert ("camera=(self)" in policy) == media, (path, policy)
         seen += 1
     assert seen > 25

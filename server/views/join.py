@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from .. import clock, i18n
+from ..consent import consent_hash, consent_lines
 from ..edge import (CONFIG, GUEST_COOKIE, SCHEDULING, STORE, request_language, set_cookie,
                     uses_media)
 from ..models import Appointment, Invitation
@@ -98,5 +99,6 @@ async def appointment_page(request: web.Request) -> web.Response:
         start=fmt.time(appointment.starts_at), end=fmt.time(appointment.ends_at),
         test_time=fmt.time(appointment.test_opens_at),
         test_open=now >= appointment.test_opens_at, started=now >= appointment.starts_at,
+        consent_lines=consent_lines(lang), consent_hash=consent_hash(lang),
         worker=None, csrf=None, lang_links=True)
     return web.Response(text=html, content_type="text/html")

@@ -38,6 +38,15 @@ function formToJson(form) {
             return item;
         }).filter(item => Object.values(item).some(v => v.trim() !== ''));
     }
+    for (const group of Array.from(form.querySelectorAll('[data-object]'))) {
+        /** @type {Record<string, string>} */
+        const item = {};
+        for (const input of Array.from(group.querySelectorAll('[data-field]')))
+            item[/** @type {HTMLInputElement} */ (input).dataset.field || ''] =
+                /** @type {HTMLInputElement} */ (input).value;
+        const filled = Object.entries(item).some(([k, v]) => k !== 'modality' && v.trim() !== '');
+        out[/** @type {HTMLElement} */ (group).dataset.object || ''] = filled ? item : null;
+    }
     return out;
 }
 

@@ -1,0 +1,442 @@
+"""A live interview: consent, the waiting room, admission, the call, plan B by phone, the log.
+
+The rules, whatever the transport:
+- the person consents (modality, others present) before anything else, and may change or stop;
+- nobody is ever admitted automatically: only the worker's ``admit`` lets a waiting browser in;
+- before admission the server forwards nothing to or from that browser (no offer, candidate,
+  chat or participant list);
+- the session's log (times, modality timeline, consents, participants, incidents) goes to the case
+  record when the session ends, whether or not the worker fills in the closing form. Never media,
+  chat content or IP addresses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import unicodedata
+from typing import Any
+
+from . import clock, protocol as p
+from .consent import consent_hashes
+from .livebus import LiveBus
+from .models import Appointment, Case, ConsentRecord, GuestBrowser, InterviewSession, Worker
+from .repositories import Store
+from .settings import Config
+
+log = logging.getLogger("proxima.interview")
+
+INCIDENTS = ("reconnected", "ice_restart", "poor_quality", "connection_lost", "page_reloaded")
+
+
+@dataclasses.dataclass
+class Participant:
+    """Who is on the other end of one WebSocket."""
+
+    id: str  # "w:<worker id>" or "g:<guest browser id>"
+    role: str  # "worker" or "person"
+    name: str
+    appointment: Appointment
+    case: Case
+    host: Worker
+    guest: GuestBrowser | None
+    lang: str
+
+    @property
+    def room(self) -> str:
+        return self.appointment.public_id
+
+
+class Refused(Exception):
+    """A message that is valid but not allowed now; becomes an ``error`` to the sender."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _now() -> str:
+    return clock.now().isoformat()
+
+
+def clean_text(text: str) -> str:
+    """Chat text without control characters (newlines kept); shown with textContent anyway."""
+    return "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch)[0] != "C").strip()
+
+
+class InterviewService:
+    """Handles what participants say, through the bus and the store."""
+
+    def __init__(self, store: Store, bus: LiveBus, config: Config) -> None:
+        self.store = store
+        self.bus = bus
+        self.config = config
+        self._ready: dict[str, dict[str, Any]] = {}
+        self._names: dict[str, dict[str, str]] = {}
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def send(self, room: str, to: str, msg: p.Message) -> bool:
+        return self.bus.deliver(room, to, p.dump(msg))
+
+    async def _in_call(self, part: Participant) -> tuple[InterviewSession | None, set[str]]:
+        """The active session and everyone in the call (the worker plus admitted browsers)."""
+        session = await self.store.interviews.active(part.appointment.id)
+        if session is None:
+            return None, set()
+        return session, {f"w:{part.host.id}", *session.admitted}
+
+    async def _require_call(self, part: Participant) -> tuple[InterviewSession, set[str]]:
+        session, members = await self._in_call(part)
+        if session is None or part.id not in members:
+            raise Refused("not_admitted", "not in the call")
+        return session, members
+
+    def _lobby(self, part: Participant, session: InterviewSession | None) -> p.Lobby:
+        waiting = [{"id": pid, **info} for pid, info in self.bus.waiting(part.room).items()
+                   if pid in self.bus.present(part.room)]
+        admitted = [{"id": pid, "name": self._names.get(part.room, {}).get(pid, ""),
+                     "connected": pid in self.bus.present(part.room)}
+                    for pid in (session.admitted if session else [])]
+        return p.Lobby(waiting=waiting, admitted=admitted)
+
+    async def _tell_worker_lobby(self, part: Participant) -> None:
+        session = await self.store.interviews.active(part.appointment.id)
+        self.send(part.room, f"w:{part.host.id}", self._lobby(part, session))
+
+    # -- joining and leaving ------------------------------------------------------------------
+
+    async def join(self, part: Participant, resume: bool) -> None:
+        """A participant's hello: welcome it with the state it is in."""
+        self._names.setdefault(part.room, {})[part.id] = part.name
+        session, members = await self._in_call(part)
+        in_call = session is not None and part.id in members and (
+            part.role == "worker" or part.id in session.admitted)
+        if part.role == "worker":
+            state = "in_call" if session is not None else "ready"
+        elif in_call:
+            state = "in_call"
+        elif await self._consent_of(part) is not None:
+            state = "waiting"
+        else:
+            state = "consent"
+        from .turn import ice_servers
+        self.send(part.room, part.id, p.Welcome(
+            id=part.id, role=part.role, name=part.name, ice_servers=ice_servers(self.config),
+            state=state, session=self._session_view(session)))
+        if session is not None and in_call:
+            self._log_join(session, part)
+            if resume:
+                self._incident(session, part, "reconnected")
+            await self.store.interviews.save(session)
+            for other in members - {part.id}:
+                if other in self.bus.present(part.room):
+                    polite = part.role == "person"
+                    self.send(part.room, part.id, p.Admitted(
+                        peer=other, peer_name=self._names.get(part.room, {}).get(other, ""),
+                        polite=polite, modality=self._mode(session)))
+                    if not resume:  # a fresh page: the other side starts a new connection too
+                        self.send(part.room, other, p.Admitted(
+                            peer=part.id, peer_name=part.name, polite=not polite,
+                            modality=self._mode(session)))
+        if part.role == "worker":
+            self.send(part.room, part.id, self._lobby(part, session))
+            for pid in self.bus.waiting(part.room):
+                self.send(part.room, pid, p.Waiting(
+                    since=self.bus.waiting(part.room)[pid]["since"], worker_present=True))
+        elif state == "waiting":
+            await self._wait(part)
+
+    async def leave(self, part: Participant) -> None:
+        """A participant's WebSocket closed (it may come back)."""
+        self.bus.clear_waiting(part.room, part.id)
+        session, members = await self._in_call(part)
+        if session is not None and part.id in members:
+            self._log_leave(session, part)
+            session.log["last_seen"] = _now()
+            await self.store.interviews.save(session)
+            for other in members - {part.id}:
+                self.send(part.room, other, p.PeerLeft(peer=part.id))
+        if part.role == "worker":
+            for pid, info in self.bus.waiting(part.room).items():
+                self.send(part.room, pid, p.Waiting(since=info["since"], worker_present=False))
+        else:
+            await self._tell_worker_lobby(part)
+
+    # -- messages -----------------------------------------------------------------------------
+
+    async def handle(self, part: Participant, msg: p.Message) -> None:
+        """One parsed message from ``part``."""
+        handler = getattr(self, "_on_" + msg.type, None)
+        if handler is None:
+            raise Refused("unexpected", f"{msg.type} is not expected here")
+        await handler(part, msg)
+
+    async def _on_ping(self, part: Participant, msg: p.Ping) -> None:
+        self.send(part.room, part.id, p.Pong())
+
+    async def _on_consent(self, part: Participant, msg: p.Consent) -> None:
+        if part.role != "person" or part.guest is None:
+            raise Refused("person_only", "only the person gives consent")
+        language = consent_hashes().get(msg.text_hash)
+        if language is None:
+            raise Refused("unknown_consent_text", "the consent text shown is not known")
+        previous = await self._consent_of(part)
+        kind = ("withdrawn" if msg.modality == "none" else
+                "given" if previous is None else "changed")
+        record = await self.store.interviews.add_consent(ConsentRecord(
+            id=0, appointment_id=part.appointment.id, guest_browser_id=part.guest.id,
+            at=clock.now(), kind=kind, modality=msg.modality, audio_fallback=msg.audio_fallback,
+            others_present=msg.others_present, others=clean_text(msg.others)[:500],
+            language=language, text_hash=msg.text_hash))
+        session, members = await self._in_call(part)
+        if session is not None and part.id in session.admitted:
+            session.log.setdefault("consents", []).append(record.public())
+            if kind == "withdrawn":
+                session.admitted.remove(part.id)
+                self._log_leave(session, part)
+                self._incident(session, part, "consent_withdrawn")
+                await self.store.interviews.save(session)
+                for other in members - {part.id}:
+                    self.send(part.room, other, p.PeerLeft(peer=part.id))
+                self.send(part.room, part.id, p.Ended(reason="consent_withdrawn"))
+                await self._tell_worker_lobby(part)
+                return
+            if msg.modality in ("video", "audio") and msg.modality != self._mode(session):
+                await self._switch(part, session, members, msg.modality, "consent_changed")
+            await self.store.interviews.save(session)
+            await self._tell_worker_lobby(part)
+            return
+        if kind == "withdrawn":
+            self.bus.clear_waiting(part.room, part.id)
+            self.send(part.room, part.id, p.Ended(reason="consent_withdrawn"))
+            await self._tell_worker_lobby(part)
+            return
+        await self._wait(part)
+
+    async def _on_ready(self, part: Participant, msg: p.Ready) -> None:
+        self._worker_only(part)
+        self._ready[part.room] = {"quiet": msg.quiet, "confidential": msg.confidential,
+                                  "headset": msg.headset, "at": _now()}
+        session = await self.store.interviews.active(part.appointment.id)
+        if session is not None:
+            session.log["readiness"] = self._ready[part.room]
+            await self.store.interviews.save(session)
+
+    async def _on_admit(self, part: Participant, msg: p.Admit) -> None:
+        self._worker_only(part)
+        waiting = self.bus.waiting(part.room)
+        if msg.participant not in waiting or msg.participant not in self.bus.present(part.room):
+            raise Refused("not_waiting", "this person is no longer waiting")
+        consent = waiting[msg.participant]["consent"]
+        session = await self._session(part, first_mode=consent["modality"])
+        if msg.participant not in session.admitted:
+            session.admitted.append(msg.participant)
+        guest_part = dataclasses.replace(part, id=msg.participant, role="person",
+                                         name=waiting[msg.participant].get("name", ""))
+        self._log_join(session, guest_part, device=waiting[msg.participant].get("device", ""))
+        session.log.setdefault("consents", []).extend(
+            c.public() for c in await self.store.interviews.consents(part.appointment.id)
+            if f"g:{c.guest_browser_id}" == msg.participant
+            and c.id not in {x["id"] for x in session.log.get("consents", [])})
+        await self.store.interviews.save(session)
+        self.bus.clear_waiting(part.room, msg.participant)
+        mode = self._mode(session)
+        self.send(part.room, msg.participant, p.Admitted(
+            peer=part.id, peer_name=part.host.first_name, polite=True, modality=mode))
+        self.send(part.room, part.id, p.Admitted(
+            peer=msg.participant, peer_name=guest_part.name, polite=False, modality=mode))
+        await self._tell_worker_lobby(part)
+
+    async def _on_decline(self, part: Participant, msg: p.Decline) -> None:
+        self._worker_only(part)
+        if msg.participant not in self.bus.waiting(part.room) or not msg.participant.startswith("g:"):
+            raise Refused("not_waiting", "this person is no longer waiting")
+        await self.store.interviews.decline_browser(int(msg.participant[2:]))
+        self.bus.clear_waiting(part.room, msg.participant)
+        self.send(part.room, msg.participant,
+                  p.Declined(phone=part.appointment.incident_phone))
+        self.bus.close(part.room, msg.participant)
+        await self.store.audit.record(part.id.replace("w:", "worker:"), "decline_browser", "ok",
+                                      case_id=part.case.id, target=msg.participant)
+        await self._tell_worker_lobby(part)
+
+    async def _on_signal(self, part: Participant, msg: p.Signal) -> None:
+        session, members = await self._require_call(part)
+        if msg.to not in members or msg.to == part.id:
+            raise Refused("unknown_peer", "no such participant in the call")
+        self.send(part.room, msg.to, dataclasses.replace(msg, from_=part.id))
+
+    async def _on_chat(self, part: Participant, msg: p.Chat) -> None:
+        session, members = await self._require_call(part)
+        text = clean_text(msg.text)
+        if not text:
+            raise Refused("bad_chat", "empty message")
+        out = p.Chat(text=text, from_=part.id, name=part.name, at=_now())
+        for member in members:
+            self.send(part.room, member, out)
+
+    async def _on_media(self, part: Participant, msg: p.MediaState) -> None:
+        session, members = await self._require_call(part)
+        for member in members - {part.id}:
+            self.send(part.room, member, dataclasses.replace(msg, from_=part.id))
+
+    async def _on_modality(self, part: Participant, msg: p.Modality) -> None:
+        session, members = await self._require_call(part)
+        await self._switch(part, session, members, msg.mode, msg.reason or "asked")
+        await self.store.interviews.save(session)
+
+    async def _on_fallback(self, part: Participant, msg: p.Fallback) -> None:
+        session, members = await self._in_call(part)
+        if part.role == "worker" and session is None:
+            session = await self._session(part, first_mode="phone")
+            members = {part.id}
+        elif session is None or part.id not in members:
+            raise Refused("not_admitted", "not in the call")
+        if self._mode(session) != "phone":
+            self._timeline(session, "phone", part, msg.reason or "asked")
+            self._incident(session, part, "phone_fallback")
+        await self.store.interviews.save(session)
+        mobile = part.case.mobile
+        digits = "".join(ch for ch in mobile if ch.isdigit())
+        common = dict(worker_phone=part.appointment.incident_phone,
+                      service_phone=self.config.service_phone, person_phone_end=digits[-2:],
+                      plan_b=part.appointment.plan_b, reason=msg.reason)
+        for member in members:
+            is_worker = member.startswith("w:")
+            self.send(part.room, member, p.Phone(person_phone=mobile if is_worker else "",
+                                                 **common))
+
+    async def _on_incident(self, part: Participant, msg: p.Incident) -> None:
+        if msg.kind not in INCIDENTS:
+            raise Refused("bad_field", "unknown incident")
+        session, _ = await self._require_call(part)
+        self._incident(session, part, msg.kind)
+        await self.store.interviews.save(session)
+
+    async def _on_end(self, part: Participant, msg: p.End) -> None:
+        self._worker_only(part)
+        session, members = await self._in_call(part)
+        if session is None:
+            raise Refused("no_session", "no session in progress")
+        await self.finish(part.appointment, session, "phone_finished" if msg.phone_finished
+                          else "ended_by_worker", members)
+
+    # -- the session --------------------------------------------------------------------------
+
+    async def finish(self, appointment: Appointment, session: InterviewSession, reason: str,
+                     members: set[str] | None = None) -> bool:
+        """End a session and write its log to the case record (once, whoever ends it)."""
+        now = clock.now()
+        session.ended_at = now
+        for entry in session.log.get("participants", {}).values():
+            for stay in entry["stays"]:
+                stay.setdefault("left", now.isoformat())
+        session.log.update(ended_at=now.isoformat(), end_reason=reason,
+                           duration_seconds=int((now - session.started_at).total_seconds()))
+        timeline = session.log.get("timeline", [])
+        if timeline:
+            timeline[-1].setdefault("until", now.isoformat())
+        if not await self.store.interviews.finish(session):
+            return False
+        await self.store.entries.add(appointment.case_id, "session_log", session.log,
+                                     appointment.id)
+        room = appointment.public_id
+        for member in members or set():
+            self.send(room, member, p.Ended(reason=reason))
+        log.info("session %s of appointment %s ended (%s)", session.id, appointment.id, reason)
+        return True
+
+    async def sweep(self) -> int:
+        """End sessions nobody has been connected to for ``session_end_minutes``."""
+        ended = 0
+        limit = dt.timedelta(minutes=self.config.session_end_minutes)
+        for session in await self.store.interviews.all_active():
+            appointment = await self.store.appointments.get(session.appointment_id)
+            if appointment is None or self.bus.present(appointment.public_id):
+                continue
+            last = dt.datetime.fromisoformat(session.log.get("last_seen",
+                                                             session.started_at.isoformat()))
+            if clock.now() - last >= limit:
+                ended += await self.finish(appointment, session, "abandoned")
+        return ended
+
+    async def _session(self, part: Participant, first_mode: str) -> InterviewSession:
+        session = await self.store.interviews.start(part.appointment.id, {
+            "started_at": _now(), "timeline": [], "participants": {}, "consents": [],
+            "incidents": [], "readiness": self._ready.get(part.room), "test_result": None})
+        if not session.log["timeline"]:
+            mode = first_mode if first_mode in ("video", "audio", "phone") else "video"
+            self._timeline(session, mode, part, "start")
+            self._log_join(session, part)
+        return session
+
+    def _mode(self, session: InterviewSession) -> str:
+        timeline = session.log.get("timeline", [])
+        return timeline[-1]["mode"] if timeline else "video"
+
+    async def _switch(self, part: Participant, session: InterviewSession, members: set[str],
+                      mode: str, reason: str) -> None:
+        if self._mode(session) != mode:
+            self._timeline(session, mode, part, reason)
+        for member in members:
+            self.send(part.room, member, p.Modality(mode=mode, reason=reason, from_=part.id))
+
+    def _timeline(self, session: InterviewSession, mode: str, part: Participant,
+                  reason: str) -> None:
+        timeline = session.log.setdefault("timeline", [])
+        now = _now()
+        if timeline:
+            timeline[-1]["until"] = now
+        timeline.append({"at": now, "mode": mode, "by": part.role, "reason": reason})
+
+    def _incident(self, session: InterviewSession, part: Participant, kind: str) -> None:
+        session.log.setdefault("incidents", []).append(
+            {"at": _now(), "kind": kind, "by": part.role})
+
+    def _log_join(self, session: InterviewSession, part: Participant, device: str = "") -> None:
+        entry = session.log.setdefault("participants", {}).setdefault(
+            part.id, {"name": part.name, "role": part.role, "stays": []})
+        if device:
+            entry["device"] = device
+        stays = entry["stays"]
+        if not stays or "left" in stays[-1]:
+            stays.append({"joined": _now()})
+
+    def _log_leave(self, session: InterviewSession, part: Participant) -> None:
+        entry = session.log.get("participants", {}).get(part.id)
+        if entry and entry["stays"] and "left" not in entry["stays"][-1]:
+            entry["stays"][-1]["left"] = _now()
+
+    def _session_view(self, session: InterviewSession | None) -> dict[str, Any]:
+        if session is None:
+            return {}
+        return {"started_at": session.started_at.isoformat(), "mode": self._mode(session)}
+
+    # -- the waiting room ---------------------------------------------------------------------
+
+    async def _consent_of(self, part: Participant) -> ConsentRecord | None:
+        if part.guest is None:
+            return None
+        mine = [c for c in await self.store.interviews.consents(part.appointment.id)
+                if c.guest_browser_id == part.guest.id]
+        return mine[-1] if mine and mine[-1].kind != "withdrawn" else None
+
+    async def _wait(self, part: Participant) -> None:
+        consent = await self._consent_of(part)
+        assert consent is not None and part.guest is not None
+        since = self.bus.waiting(part.room).get(part.id, {}).get("since", _now())
+        self.bus.set_waiting(part.room, part.id, {
+            "since": since, "name": part.name, "browser": part.guest.browser,
+            "device": part.guest.device,
+            "consent": {"modality": consent.modality, "audio_fallback": consent.audio_fallback,
+                        "others_present": consent.others_present, "others": consent.others}})
+        worker_present = f"w:{part.host.id}" in self.bus.present(part.room)
+        self.send(part.room, part.id, p.Waiting(since=since, worker_present=worker_present))
+        await self._tell_worker_lobby(part)
+
+    def _worker_only(self, part: Participant) -> None:
+        if part.role != "worker":
+            raise Refused("worker_only", "only the worker can do this")

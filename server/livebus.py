@@ -1,0 +1,84 @@
+"""Live state behind a small interface: who is connected to which appointment, who is waiting,
+and delivery of a message to a participant wherever it is connected.
+
+This is the in-process implementation; a Redis one (pub/sub plus keys with expiry) can replace it
+for several processes. Signalling code never reaches into another connection's object: it asks
+the bus to deliver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+
+@dataclasses.dataclass
+class Connection:
+    """One WebSocket of one participant: the queue its writer drains."""
+
+    participant: str
+    queue: asyncio.Queue[str | None] = dataclasses.field(default_factory=lambda: asyncio.Queue(256))
+
+
+class LiveBus:
+    """In-process presence, waiting room and delivery."""
+
+    def __init__(self) -> None:
+        self._rooms: dict[str, dict[str, Connection]] = {}
+        self._waiting: dict[str, dict[str, dict[str, Any]]] = {}
+
+    # presence
+    def attach(self, room: str, connection: Connection) -> Connection | None:
+        """Register a connection; returns the one it replaces (same participant), if any."""
+        members = self._rooms.setdefault(room, {})
+        old = members.get(connection.participant)
+        members[connection.participant] = connection
+        return old
+
+    def detach(self, room: str, connection: Connection) -> bool:
+        """Forget a connection; False when a newer one of the same participant took its place."""
+        members = self._rooms.get(room, {})
+        if members.get(connection.participant) is not connection:
+            return False
+        del members[connection.participant]
+        if not members:
+            self._rooms.pop(room, None)
+        return True
+
+    def present(self, room: str) -> set[str]:
+        return set(self._rooms.get(room, {}))
+
+    def rooms(self) -> list[str]:
+        return list(self._rooms)
+
+    # delivery
+    def deliver(self, room: str, participant: str, text: str) -> bool:
+        """Queue a frame for a participant; False when it is not connected (or too far behind)."""
+        connection = self._rooms.get(room, {}).get(participant)
+        if connection is None:
+            return False
+        try:
+            connection.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def close(self, room: str, participant: str) -> None:
+        """Ask a participant's connection to close."""
+        connection = self._rooms.get(room, {}).get(participant)
+        if connection is not None:
+            connection.queue.put_nowait(None)
+
+    # waiting room
+    def set_waiting(self, room: str, participant: str, info: dict[str, Any]) -> None:
+        self._waiting.setdefault(room, {})[participant] = info
+
+    def clear_waiting(self, room: str, participant: str) -> None:
+        waiting = self._waiting.get(room, {})
+        waiting.pop(participant, None)
+        if not waiting:
+            self._waiting.pop(room, None)
+
+    def waiting(self, room: str) -> dict[str, dict[str, Any]]:
+        return dict(self._waiting.get(room, {}))

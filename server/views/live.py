@@ -1,0 +1,19 @@
+"""The worker's live interview page: readiness checklist, waiting room, call, plan B, closing."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..access import appointment_for, int_id
+from ..edge import uses_media
+from .console import _console_worker, _page
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/appointments/{id}/live")
+@uses_media
+async def live_page(request: web.Request) -> web.Response:
+    worker = await _console_worker(request)
+    case, appointment = await appointment_for(request, worker, int_id(request), "open_interview")
+    return _page(request, "console/live.html", worker, case=case, appointment=appointment)

@@ -1,0 +1,144 @@
+"""The signalling WebSocket ``/ws/<appointment>``: the edge of the live interview.
+
+Here, and only here: the Origin check, authentication (the worker's session or the person's
+appointment cookie), the maximum message size (closed with 1009 beyond it), a per-connection rate
+limit, the handshake deadline, ping/pong and the dead-client timeout. Everything else is
+``InterviewService``'s business. The protocol is in docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiohttp import WSMsgType, web
+
+from .. import i18n, protocol as p
+from ..access import may_access
+from ..edge import (BUS, GUEST_COOKIE, INTERVIEWS, SCHEDULING, STORE, ApiError,
+                    allowed_origins, request_language, session_worker)
+from ..interview import Participant, Refused
+from ..limits import TokenBucket
+from ..livebus import Connection
+from ..models import N_
+
+routes = web.RouteTableDef()
+log = logging.getLogger("proxima.signalling")
+
+HANDSHAKE_SECONDS = 10.0
+HEARTBEAT_SECONDS = 15.0  # a client that misses a pong for this long is closed
+RATE, BURST = 30.0, 120.0  # messages a second; ICE candidates come in bursts
+MAX_REFUSED_IN_A_ROW = 50
+
+
+async def _participant(request: web.Request) -> Participant:
+    """Who is connecting, or a 403/404 before any WebSocket exists."""
+    if request.headers.get("Origin") not in allowed_origins(request):
+        raise ApiError(403, "foreign_origin", N_("Requests from another site are refused."))
+    store = request.app[STORE]
+    appointment = await store.appointments.by_public_id(request.match_info["public_id"])
+    if appointment is None or appointment.status != "planned":
+        raise ApiError(404, "appointment_not_found", N_("This appointment does not exist."))
+    case = await store.cases.get(appointment.case_id)
+    host = await store.workers.get(appointment.worker_id)
+    assert case is not None and host is not None
+    worker = await session_worker(request)
+    if worker is not None and not worker.must_change_password and may_access(worker, case):
+        await store.audit.record(f"worker:{worker.id}", "join_interview", "ok", case_id=case.id)
+        return Participant(id=f"w:{host.id}", role="worker", name=worker.display_name,
+                           appointment=appointment, case=case, host=host, guest=None,
+                           lang=request_language(request))
+    cookie = request.cookies.get(f"{GUEST_COOKIE}-{appointment.public_id}")
+    if cookie:
+        state, guest, invitation = await request.app[SCHEDULING].guest(cookie)
+        if (state == "valid" and guest is not None and invitation is not None
+                and invitation.appointment_id == appointment.id
+                and not await store.interviews.browser_declined(guest.id)):
+            return Participant(id=f"g:{guest.id}", role="person", name=case.person_name,
+                               appointment=appointment, case=case, host=host, guest=guest,
+                               lang=i18n.pick(request.query.get("lang"), case.language))
+    raise ApiError(403, "not_invited", N_("Open the link from your invitation."))
+
+
+@routes.get("/ws/{public_id}")
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    """Upgrade, then run one participant's signalling until it closes."""
+    part = await _participant(request)
+    ws = web.WebSocketResponse(max_msg_size=p.MAX_MESSAGE_BYTES, heartbeat=HEARTBEAT_SECONDS,
+                               autoping=True)
+    await ws.prepare(request)
+    service, bus = request.app[INTERVIEWS], request.app[BUS]
+    tr = i18n.translations(part.lang)
+
+    async def error(code: str, message: str) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await ws.send_str(p.dump(p.Error(code=code, message=tr.gettext(message))))
+
+    # The handshake: a hello with our version within the deadline.
+    try:
+        first = await ws.receive(timeout=HANDSHAKE_SECONDS)
+    except asyncio.TimeoutError:
+        await error("handshake_timeout", N_("No hello in time."))
+        await ws.close(code=4408, message=b"handshake timeout")
+        return ws
+    hello = None
+    if first.type == WSMsgType.TEXT:
+        try:
+            hello = p.parse(first.data)
+        except p.ProtocolError:
+            hello = None
+    if not isinstance(hello, p.Hello) or hello.version != p.VERSION:
+        await error("bad_handshake", N_("The first message must be hello with version 1."))
+        await ws.close(code=4400, message=b"bad handshake")
+        return ws
+
+    connection = Connection(part.id)
+    replaced = bus.attach(part.room, connection)
+    if replaced is not None:
+        replaced.queue.put_nowait(None)
+    writer = asyncio.create_task(_write(ws, connection))
+    bucket = TokenBucket(RATE, BURST)
+    refused = 0
+    try:
+        await service.join(part, resume=hello.resume)
+        async for frame in ws:
+            if frame.type != WSMsgType.TEXT:
+                await error("text_only", N_("Messages are JSON text."))
+                continue
+            if not bucket.take():
+                refused += 1
+                if refused > MAX_REFUSED_IN_A_ROW:
+                    await ws.close(code=1008, message=b"rate limit")
+                    break
+                await error("rate_limited", N_("Too many messages. Please slow down."))
+                continue
+            refused = 0
+            try:
+                await service.handle(part, p.parse(frame.data))
+            except p.ProtocolError as exc:
+                await error(exc.code, exc.message)
+            except Refused as exc:
+                await error(exc.code, exc.message)
+    finally:
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        if bus.detach(part.room, connection):
+            await service.leave(part)
+    if ws.close_code == 1009:
+        log.info("signalling closed: message too large")
+    return ws
+
+
+async def _write(ws: web.WebSocketResponse, connection: Connection) -> None:
+    """Drain the connection's queue into the socket; None closes it (replaced or declined)."""
+    while True:
+        text = await connection.queue.get()
+        if text is None:
+            await ws.close(code=4001, message=b"closed by the server")
+            return
+        try:
+            await ws.send_str(text)
+        except (ConnectionError, RuntimeError):
+            return

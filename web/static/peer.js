@@ -1,0 +1,172 @@
+// @ts-check
+/**
+ * One browser-to-browser call with perfect negotiation (the server says who is polite), after
+ * webrtc/samples. DOM-free: the transport (send) is injected, remote media is handed to ontrack.
+ * Remote ICE candidates are buffered until the remote description is set. Bitrates are capped:
+ * video around 500 kbit/s, audio (Opus) around 32 kbit/s.
+ */
+'use strict';
+
+const VIDEO_MAX_BITRATE = 500000;
+const AUDIO_MAX_BITRATE = 32000;
+
+class PeerSession {
+    /**
+     * @param {{peer: string, polite: boolean, iceServers: RTCIceServer[], send: (m: object) => void,
+     *          stream: MediaStream, relayOnly?: boolean}} options
+     */
+    constructor(options) {
+        this.peer = options.peer;
+        this.polite = options.polite;
+        this.send = options.send;
+        this.stream = options.stream;
+        this.pc = new RTCPeerConnection({
+            iceServers: options.iceServers,
+            iceTransportPolicy: options.relayOnly ? 'relay' : 'all',
+        });
+        this.makingOffer = false;
+        this.ignoreOffer = false;
+        this.settingRemoteAnswer = false;
+        /** @type {RTCIceCandidateInit[]} */
+        this.pendingCandidates = [];
+        this.audioOnly = false;
+        /** @type {(stream: MediaStream) => void} */
+        this.ontrack = () => {};
+        /** @type {(state: string) => void} */
+        this.onconnection = () => {};
+        /** @type {(kind: string) => void} */
+        this.onincident = () => {};
+        /** @type {number|undefined} */
+        this.disconnectedTimer = undefined;
+
+        for (const track of this.stream.getTracks())
+            this.pc.addTrack(track, this.stream);
+        if (!this.stream.getVideoTracks().length)
+            this.pc.addTransceiver('video', {direction: 'recvonly'});
+
+        this.pc.onnegotiationneeded = async () => {
+            try {
+                this.makingOffer = true;
+                await this.pc.setLocalDescription();
+                this.send({type: 'signal', to: this.peer, description: this.pc.localDescription});
+            } catch (e) {
+                console.warn('negotiation failed', e);
+            } finally {
+                this.makingOffer = false;
+            }
+        };
+        this.pc.onicecandidate = ({candidate}) => {
+            if (candidate)
+                this.send({type: 'signal', to: this.peer, candidate: candidate.toJSON()});
+        };
+        this.pc.ontrack = ({streams, track}) => {
+            this.ontrack(streams[0] || new MediaStream([track]));
+        };
+        this.pc.oniceconnectionstatechange = () => this.gotIceState();
+        this.pc.onconnectionstatechange = () => {
+            this.onconnection(this.pc.connectionState);
+            if (this.pc.connectionState === 'connected')
+                this.capBitrates();
+        };
+    }
+
+    /** A signal relayed by the server from our peer. */
+    async gotSignal(/** @type {{description?: RTCSessionDescriptionInit, candidate?: RTCIceCandidateInit}} */ msg) {
+        const pc = this.pc;
+        try {
+            if (msg.description) {
+                const description = msg.description;
+                const readyForOffer = !this.makingOffer &&
+                    (pc.signalingState === 'stable' || this.settingRemoteAnswer);
+                const collision = description.type === 'offer' && !readyForOffer;
+                this.ignoreOffer = !this.polite && collision;
+                if (this.ignoreOffer)
+                    return;
+                this.settingRemoteAnswer = description.type === 'answer';
+                await pc.setRemoteDescription(description);
+                this.settingRemoteAnswer = false;
+                for (const c of this.pendingCandidates.splice(0))
+                    await pc.addIceCandidate(c).catch(() => {});
+                if (description.type === 'offer') {
+                    await pc.setLocalDescription();
+                    this.send({type: 'signal', to: this.peer, description: pc.localDescription});
+                }
+            } else if (msg.candidate) {
+                if (!pc.remoteDescription) {
+                    this.pendingCandidates.push(msg.candidate);
+                    return;
+                }
+                try {
+                    await pc.addIceCandidate(msg.candidate);
+                } catch (e) {
+                    if (!this.ignoreOffer) throw e;
+                }
+            }
+        } catch (e) {
+            console.warn('signal failed', e);
+        }
+    }
+
+    /** ICE went wrong: restart it (a network change, a Wi-Fi / 4G switch). */
+    gotIceState() {
+        const state = this.pc.iceConnectionState;
+        window.clearTimeout(this.disconnectedTimer);
+        if (state === 'failed') {
+            this.restartIce();
+        } else if (state === 'disconnected') {
+            this.disconnectedTimer = window.setTimeout(() => {
+                if (this.pc.iceConnectionState === 'disconnected') this.restartIce();
+            }, 3000);
+        }
+    }
+
+    restartIce() {
+        this.onincident('ice_restart');
+        this.pc.restartIce();
+    }
+
+    async capBitrates() {
+        for (const sender of this.pc.getSenders()) {
+            if (!sender.track) continue;
+            const params = sender.getParameters();
+            if (!params.encodings || !params.encodings.length) params.encodings = [{}];
+            params.encodings[0].maxBitrate = sender.track.kind === 'video' ?
+                VIDEO_MAX_BITRATE : AUDIO_MAX_BITRATE;
+            try {
+                await sender.setParameters(params);
+            } catch (e) {
+                console.warn('bitrate cap refused', e);
+            }
+        }
+    }
+
+    /** Sound only: stop sending video (the other side stops receiving it). */
+    async setAudioOnly(/** @type {boolean} */ on) {
+        this.audioOnly = on;
+        const video = this.stream.getVideoTracks()[0] || null;
+        for (const sender of this.pc.getSenders()) {
+            if (sender.track ? sender.track.kind === 'video' : sender === this.videoSender())
+                await sender.replaceTrack(on ? null : video);
+        }
+    }
+
+    videoSender() {
+        const t = this.pc.getTransceivers().find(t => t.receiver.track.kind === 'video');
+        return t ? t.sender : null;
+    }
+
+    setMicrophone(/** @type {boolean} */ on) {
+        for (const track of this.stream.getAudioTracks()) track.enabled = on;
+    }
+
+    setCamera(/** @type {boolean} */ on) {
+        for (const track of this.stream.getVideoTracks()) track.enabled = on;
+    }
+
+    close() {
+        window.clearTimeout(this.disconnectedTimer);
+        this.pc.close();
+    }
+}
+
+window.ProximaPeer = PeerSession;
