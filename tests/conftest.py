@@ -80,6 +80,7 @@ class Proxima:
     app: web.Application
     ssl: ssl.SSLContext
     sessions: list[aiohttp.ClientSession] = field(default_factory=list)
+    websockets: list[aiohttp.ClientWebSocketResponse] = field(default_factory=list)
 
     @property
     def store(self) -> Any:
@@ -136,6 +137,8 @@ async def make_proxima(tmp_path: Path, cert_dir: Path) -> AsyncIterator[Any]:
 
     yield start
     for proxima in started:
+        for ws in proxima.websockets:
+            await ws.close()
         for s in proxima.sessions:
             await s.close()
     for runner in runners:

@@ -103,9 +103,11 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     try:
         await service.join(part, resume=hello.resume)
         async for frame in ws:
-            if frame.type != WSMsgType.TEXT:
+            if frame.type == WSMsgType.BINARY:
                 await error("text_only", N_("Messages are JSON text."))
                 continue
+            if frame.type != WSMsgType.TEXT:  # an error (e.g. too large: closed with 1009)
+                break
             if not bucket.take():
                 refused += 1
                 if refused > MAX_REFUSED_IN_A_ROW:

@@ -1,0 +1,109 @@
+"""Helpers for the live-interview tests: appointments about to start, raw signalling clients."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+from server.consent import consent_hash
+from conftest import Client, appointment_form, new_case
+
+
+def soon_form(**overrides: Any) -> dict[str, Any]:
+    """An appointment starting in a few minutes (its waiting room is open)."""
+    start = dt.datetime.now(ZoneInfo("Europe/Paris")) + dt.timedelta(minutes=5)
+    return appointment_form(date=start.strftime("%Y-%m-%d"), time=start.strftime("%H:%M"),
+                            **overrides)
+
+
+async def planned_soon(proxima: Any, worker: Client | None = None, **form: Any,
+                       ) -> tuple[Client, dict[str, Any], dict[str, Any], str]:
+    """A worker, a case, an appointment starting soon, and the appointment's public id."""
+    worker = worker or await proxima.worker()
+    case = await new_case(worker)
+    created = await worker.json("POST", f"/api/cases/{case['id']}/appointments",
+                                soon_form(**form), status=201)
+    appointment = await proxima.store.appointments.get(created["appointment"]["id"])
+    return worker, case, created, appointment.public_id
+
+
+class Wire:
+    """A raw signalling connection, as a test drives it."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.inbox: list[dict[str, Any]] = []
+
+    async def send(self, **msg: Any) -> None:
+        await self.ws.send_str(json.dumps(msg))
+
+    async def next(self, timeout: float = 5.0) -> dict[str, Any]:
+        frame = await self.ws.receive(timeout=timeout)
+        if frame.type == aiohttp.WSMsgType.CLOSE:  # the code the server closed with
+            return {"type": "_closed", "code": frame.data}
+        if frame.type != aiohttp.WSMsgType.TEXT:
+            return {"type": "_closed", "code": self.ws.close_code}
+        msg = json.loads(frame.data)
+        self.inbox.append(msg)
+        return msg
+
+    async def expect(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The next message of type ``kind`` (others are kept in ``inbox``)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise AssertionError(f"no {kind} message; got {[m['type'] for m in self.inbox]}")
+            msg = await self.next(timeout=left)
+            if msg["type"] == kind:
+                return msg
+            if msg["type"] == "_closed":
+                raise AssertionError(f"closed ({msg['code']}) while waiting for {kind}")
+
+    async def quiet(self, seconds: float = 0.5) -> list[dict[str, Any]]:
+        """Everything received within ``seconds``."""
+        got = []
+        try:
+            while True:
+                got.append(await self.next(timeout=seconds))
+                if got[-1]["type"] == "_closed":
+                    break
+        except asyncio.TimeoutError:
+            pass
+        return got
+
+
+async def connect(proxima: Any, client: Client, public_id: str, hello: bool = True,
+                  origin: str | None = None, resume: bool = False) -> Wire:
+    url = proxima.url.replace("https://", "wss://") + f"/ws/{public_id}"
+    ws = await client.session.ws_connect(url, origin=origin or proxima.url)
+    proxima.websockets.append(ws)
+    wire = Wire(ws)
+    if hello:
+        await wire.send(type="hello", version=1, resume=resume)
+        await wire.expect("welcome")
+    return wire
+
+
+async def guest(proxima: Any, link: str, user_agent: str | None = None) -> Client:
+    """A browser that opened the invitation link (it holds its own cookie)."""
+    client = proxima.client(user_agent) if user_agent else proxima.client()
+    response = await client.request("GET", link.replace(proxima.url, ""),
+                                    headers={"Accept": "text/html"})
+    assert response.status == 200
+    return client
+
+
+async def consent(wire: Wire, modality: str = "video", lang: str = "fr", **extra: Any) -> None:
+    await wire.send(type="consent", modality=modality, audio_fallback=True,
+                    others_present=False, others="", text_hash=consent_hash(lang), **extra)
+
+
+FAKE_SDP = ("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+            "a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:"
+            "44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n")
