@@ -125,7 +125,7 @@ class InterviewService:
         from .turn import ice_servers
         self.send(part.room, part.id, p.Welcome(
             id=part.id, role=part.role, name=part.name, ice_servers=ice_servers(self.config),
-            state=state, session=self._session_view(session)))
+            relay_only=self.config.relay_only and bool(self.config.turn_urls), state=state, session=self._session_view(session)))
         if session is not None and in_call:
             self._log_join(session, part)
             if resume:

@@ -60,7 +60,8 @@ class Hello(Message):
 
 @message
 class Welcome(Message):
-    """Server's answer to hello: who you are, the ICE servers to use, and the state of things."""
+    """Server's answer to hello: who you are, the ICE servers to use (``relay_only``: use only
+    the TURN relay), and the state of things."""
     type = "welcome"
     direction = "server"
     version: int = VERSION
@@ -68,6 +69,7 @@ class Welcome(Message):
     role: str = ""
     name: str = ""
     ice_servers: list = dataclasses.field(default_factory=list)
+    relay_only: bool = False
     state: str = ""
     session: dict = dataclasses.field(default_factory=dict)
 

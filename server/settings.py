@@ -70,6 +70,9 @@ SETTINGS: tuple[Setting, ...] = (
             " empty: no relay."),
     Setting("turn_secret", str, "", "coturn's static-auth-secret, to issue short-lived TURN credentials."),
     Setting("turn_ttl_seconds", int, 3600, "How long a TURN credential stays valid."),
+    Setting("relay_only", bool, False,
+            "Send all call media through your TURN server (iceTransportPolicy relay), so people's "
+            "addresses stay hidden from each other; needs turn_urls."),
     Setting("stun_urls", str, "",
             "Your own STUN servers, comma-separated; empty: none (no public server is ever used)."),
     Setting("session_end_minutes", int, 10,

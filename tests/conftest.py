@@ -26,6 +26,12 @@ from server.app import create_app
 from server.certs import make_dev_certs
 from server.edge import STORE, AccessLogger
 
+# The suite runs in a loopback-only network namespace; aioice leaves 127.0.0.1 out of its host
+# candidates, so make it use loopback (test-only; production keeps the real interfaces).
+import aioice.ice  # noqa: E402
+
+aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+
 ADMIN_PASSWORD = "admin-password-for-tests"
 WORKER_PASSWORD = "worker-password-for-tests"
 

@@ -80,3 +80,12 @@ def test_settings_from_toml_and_environment(tmp_path):
         assert "colour" in str(exc)
     else:
         raise AssertionError("an unknown setting was accepted")
+
+
+def test_protocol_document_describes_every_message_type():
+    from server import protocol
+    doc = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    headings = set(re.findall(r"^### `([a-z_]+)`$", doc, re.M))
+    assert set(protocol.MESSAGES) - headings == set(), "message types missing from docs/protocol.md"
+    assert headings - set(protocol.MESSAGES) == set(), "docs/protocol.md names unknown types"
+    assert f"version {protocol.VERSION}" in doc.lower() or f'"version": {protocol.VERSION}' in doc

@@ -32,7 +32,7 @@
     let lostTimer = 0;
     let waitingTimer = 0;
     let seenWaiting = new Set();
-    const relayOnly = new URLSearchParams(location.search).get('relay') === '1';
+    let relayOnly = false;
 
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const signalling = new window.ProximaSignalling(scheme + '//' + location.host + root.dataset.ws);
@@ -236,6 +236,7 @@
         switch (msg.type) {
         case 'welcome':
             iceServers = msg.ice_servers;
+            relayOnly = msg.relay_only;
             if (role === 'worker') {
                 if (msg.state === 'in_call' && msg.session.mode === 'phone') show('phone-step');
                 else if (ready || msg.state === 'in_call') show(peer ? 'call-step' : 'lobby-step');

@@ -1,0 +1,114 @@
+"""The whole interview in two real Chromium pages with fake camera and microphone, found by role
+and accessible name: invitation, device check, consent, waiting room, admission, video both ways,
+sound only, chat, plan B by phone, the end, and the session log in the case record."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import expect
+
+from conftest import WORKER_PASSWORD, axe_violations, eventually, new_case
+from live_helpers import soon_form
+
+FRAMES = "Number(document.getElementById('quality').dataset.framesDecoded || 0)"
+
+
+async def frames(page) -> int:
+    return await page.evaluate(FRAMES)
+
+
+async def test_full_interview_journey(proxima, new_context):
+    anne_api = await proxima.worker()
+    case = await new_case(anne_api)
+
+    worker_ctx = await new_context(ignore_https_errors=True, locale="fr-FR",
+                                   viewport={"width": 1100, "height": 900})
+    worker = await worker_ctx.new_page()
+    await worker.goto(proxima.url + "/login")
+    await worker.get_by_label("E-mail", exact=True).fill("anne@example.org")
+    await worker.get_by_label("Mot de passe").fill(WORKER_PASSWORD)
+    await worker.get_by_role("button", name="Se connecter").click()
+    await worker.wait_for_url(re.compile(r"/cases$"))
+    await worker.goto(proxima.url + f"/cases/{case['id']}/appointments/new")
+    form = soon_form()
+    await worker.get_by_label("Date", exact=True).fill(form["date"])
+    await worker.get_by_label(re.compile("Heure de début")).fill(form["time"])
+    await worker.get_by_label(re.compile("Sujet")).fill("Point sur le RSA")
+    await worker.get_by_role("button", name=re.compile("Planifier et envoyer")).click()
+    await worker.wait_for_url(re.compile(r"/appointments/\d+$"))
+    link = await worker.get_by_label("Nouveau lien d'invitation").input_value()
+
+    # The person, on a phone: device check, consent, waiting room.
+    person_ctx = await new_context(ignore_https_errors=True, locale="fr-FR", is_mobile=True,
+                                   viewport={"width": 360, "height": 740})
+    person = await person_ctx.new_page()
+    dialogs = []
+    person.on("dialog", lambda d: dialogs.append(d.message))
+    worker.on("dialog", lambda d: dialogs.append(d.message))
+    await person.goto(link)
+    await person.get_by_role("button", name="Commencer la vérification").click()
+    await expect(person.locator("#check-result")).not_to_be_empty()
+    await person.get_by_label("En vidéo (caméra et son)").check()
+    await person.get_by_label("Je suis d'accord pour que ces personnes soient là").check()
+    assert await axe_violations(person) == []
+    await person.get_by_role("button", name="J'accepte : aller dans la salle d'attente").click()
+    await expect(person.get_by_role("heading", name="Salle d'attente")).to_be_visible()
+    assert await person.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    # The worker: checklist, then the person waiting, let in by hand.
+    await worker.get_by_role("link", name="Ouvrir l'entretien").click()
+    await worker.get_by_label("Je suis dans un endroit calme").check()
+    await worker.get_by_label(re.compile("Personne ne peut entendre")).check()
+    await worker.get_by_role("button", name="Je suis prêt·e").click()
+    await expect(worker.get_by_role("alert").filter(has_text="attend")).to_be_visible()
+    assert await axe_violations(worker) == []
+    await worker.get_by_role("button", name=re.compile(r"Faire entrer \(Chrome")).click()
+
+    # Video both ways.
+    await eventually(lambda: frames(worker), timeout=20)
+    await eventually(lambda: frames(person), timeout=20)
+    assert await person.evaluate("document.getElementById('remote-video').videoWidth") > 0
+
+    # The person switches to sound only: the worker is told and stops receiving video.
+    await person.get_by_role("button", name="Passer au son seulement").click()
+    await expect(worker.locator("#modality-notice")).to_contain_text("son seulement")
+    await expect(person.locator("#modality-notice")).to_contain_text("son seulement")
+    await worker.wait_for_timeout(2500)
+    before = await frames(worker)
+    await worker.wait_for_timeout(4500)
+    assert await frames(worker) - before <= 2
+
+    # Chat both ways, shown as text.
+    await worker.get_by_label("Votre message").fill("Bonjour, vous m'entendez ?")
+    await worker.get_by_role("button", name="Envoyer").click()
+    await expect(person.locator("#chat-log")).to_contain_text("Bonjour, vous m'entendez ?")
+    await person.get_by_label("Votre message").fill("<img src=x onerror=alert(1)>")
+    await person.get_by_role("button", name="Envoyer").click()
+    await expect(worker.locator("#chat-log")).to_contain_text("<img src=x onerror=alert(1)>")
+    assert await worker.locator("#chat-log img").count() == 0
+    assert dialogs == []
+
+    # Plan B: continue by phone.
+    await worker.get_by_role("button", name="Un problème ? Continuer par téléphone").click()
+    await expect(person.locator("#phone-who")).to_contain_text("finit par 78")
+    person_tel = worker.get_by_role("link", name="06 12 34 56 78")
+    await expect(person_tel).to_have_attribute("href", "tel:0612345678")
+    await worker.get_by_role("button", name="Appel terminé").click()
+    await expect(person.get_by_role("heading", name="L'entretien est terminé")).to_be_visible()
+    await expect(worker.get_by_role("heading", name="Après l'entretien")).to_be_visible()
+
+    # The case record holds the session log, written without the closing form...
+    record = (await anne_api.json("GET", f"/api/cases/{case['id']}"))["record"]
+    [log] = [e["data"] for e in record if e["kind"] == "session_log"]
+    assert [t["mode"] for t in log["timeline"]] == ["video", "audio", "phone"]
+    assert log["consents"][0]["modality"] == "video"
+    assert log["readiness"]["quiet"] is True and log["end_reason"] == "phone_finished"
+    assert "Bonjour" not in str(log)
+    # ...and the closing form amends it.
+    await worker.get_by_label("Notes de synthèse").fill("Dossier RSA à compléter.")
+    await worker.get_by_role("button", name="Enregistrer dans le dossier").click()
+    await worker.wait_for_url(re.compile(r"/cases/\d+$"))
+    record = (await anne_api.json("GET", f"/api/cases/{case['id']}"))["record"]
+    [closing] = [e["data"] for e in record if e["kind"] == "session_closing"]
+    assert closing["notes"] == "Dossier RSA à compléter."

@@ -1,0 +1,123 @@
+"""TURN through a real coturn on loopback: ephemeral credentials in the TURN REST convention,
+a relay-only call that connects through it, and an expired credential refused."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+from aiortc import (RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription)
+from aiortc.rtcconfiguration import RTCIceTransportPolicy
+from aiortc.mediastreams import VideoStreamTrack
+
+from server.turn import turn_credentials
+from live_helpers import connect, consent, guest, planned_soon
+
+SECRET = "test-turn-secret"
+PORT = 3479
+
+
+@pytest.fixture(scope="module")
+def coturn(tmp_path_factory):
+    if shutil.which("turnserver") is None:
+        pytest.fail("coturn is not installed: `make test` installs it")
+    d = tmp_path_factory.mktemp("turn")
+    process = subprocess.Popen([
+        "turnserver", "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
+        f"--listening-port={PORT}", "--min-port=49160", "--max-port=49260",
+        "--use-auth-secret", f"--static-auth-secret={SECRET}", "--realm=proxima.test",
+        "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers", "--fingerprint",
+        f"--pidfile={d}/turn.pid", f"--userdb={d}/turndb", f"--log-file={d}/turn.log",
+        "--simple-log"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", PORT), timeout=0.5).close()
+            break
+        except OSError:
+            assert process.poll() is None, "coturn did not start"
+            assert time.monotonic() < deadline, "coturn did not listen in time"
+            time.sleep(0.1)
+    yield f"turn:127.0.0.1:{PORT}?transport=udp"
+    process.terminate()
+    process.wait(5)
+
+
+def relay_config(ice_servers):
+    return RTCConfiguration(iceServers=[RTCIceServer(**s) for s in ice_servers],
+                            iceTransportPolicy=RTCIceTransportPolicy.RELAY)
+
+
+async def test_relay_only_call_through_coturn(make_proxima, coturn):
+    proxima = await make_proxima(turn_urls=coturn, turn_secret=SECRET, turn_ttl_seconds=600)
+    anne, case, created, public_id = await planned_soon(proxima)
+    person = await connect(proxima, await guest(proxima, created["link"]), public_id)
+    ice = person.inbox[0]["ice_servers"]
+    [server] = ice
+    expiry, _ = server["username"].split(":")
+    assert 590 <= int(expiry) - time.time() <= 600 and server["urls"] == [coturn]
+    await consent(person)
+    worker = await connect(proxima, anne, public_id)
+    entry = (await worker.expect("lobby"))["waiting"][0]
+    await worker.send(type="admit", participant=entry["id"])
+    to_worker = (await person.expect("admitted"))["peer"]
+    to_person = (await worker.expect("admitted"))["peer"]
+
+    offerer = RTCPeerConnection(relay_config(worker.inbox[0]["ice_servers"]))
+    answerer = RTCPeerConnection(relay_config(ice))
+    got = asyncio.get_running_loop().create_future()
+
+    @answerer.on("track")
+    def on_track(track):
+        async def first():
+            frame = await track.recv()
+            if not got.done():
+                got.set_result(frame)
+        asyncio.ensure_future(first())
+
+    offerer.addTrack(VideoStreamTrack())
+    try:
+        await offerer.setLocalDescription(await offerer.createOffer())
+        assert "typ relay" in offerer.localDescription.sdp
+        assert "typ host" not in offerer.localDescription.sdp
+        await worker.send(type="signal", to=to_person, description={
+            "type": "offer", "sdp": offerer.localDescription.sdp})
+        offer = await person.expect("signal")
+        await answerer.setRemoteDescription(RTCSessionDescription(**offer["description"]))
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        await person.send(type="signal", to=to_worker, description={
+            "type": "answer", "sdp": answerer.localDescription.sdp})
+        answer = await worker.expect("signal")
+        await offerer.setRemoteDescription(RTCSessionDescription(**answer["description"]))
+        frame = await asyncio.wait_for(got, 20)
+        assert frame.width > 0
+    finally:
+        await offerer.close()
+        await answerer.close()
+
+
+async def test_an_expired_credential_is_refused(coturn):
+    username, password = turn_credentials(SECRET, ttl_seconds=600, now=time.time() - 3600)
+    expired = RTCPeerConnection(relay_config([{"urls": [coturn], "username": username,
+                                               "credential": password}]))
+    username, password = turn_credentials(SECRET, ttl_seconds=600)
+    fresh = RTCPeerConnection(relay_config([{"urls": [coturn], "username": username,
+                                             "credential": password}]))
+    try:
+        for pc in (expired, fresh):
+            pc.addTrack(VideoStreamTrack())
+        try:
+            await expired.setLocalDescription(await expired.createOffer())
+            sdp = expired.localDescription.sdp
+        except Exception as exc:  # aiortc may refuse to gather at all
+            sdp = str(exc)
+        assert "typ relay" not in sdp
+        await fresh.setLocalDescription(await fresh.createOffer())
+        assert "typ relay" in fresh.localDescription.sdp
+    finally:
+        await expired.close()
+        await fresh.close()
