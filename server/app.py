@@ -11,7 +11,7 @@ from aiohttp import web
 
 from . import crypto
 from .db import Database
-from .edge import (BUS, CONFIG, INTERVIEWS, POSTMAN, SCHEDULING, STORE, THROTTLE,
+from .edge import (BUS, CONFIG, INTERVIEWS, POSTMAN, SCHEDULING, STORE, THROTTLE, WEBSOCKETS,
                    edge_middleware)
 from .interview import InterviewService
 from .livebus import LiveBus
@@ -35,6 +35,8 @@ def create_app(config: Config, run_jobs: bool = True) -> web.Application:
                    join, live, signalling):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", WEB_DIR / "static", name="static")
+    app[WEBSOCKETS] = set()
+    app.on_shutdown.append(_close_websockets)
     app.cleanup_ctx.append(_storage)
     if run_jobs:
         app.cleanup_ctx.append(_jobs)
@@ -54,6 +56,12 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     app[INTERVIEWS] = InterviewService(store, app[BUS], config)
     yield
     db.close()
+
+
+async def _close_websockets(app: web.Application) -> None:
+    """Tell every signalling client we are going away; they reconnect by themselves."""
+    for ws in list(app[WEBSOCKETS]):
+        await ws.close(code=1001, message=b"server shutdown")
 
 
 async def _jobs(app: web.Application) -> AsyncIterator[None]:

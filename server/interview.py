@@ -131,13 +131,13 @@ class InterviewService:
             if resume:
                 self._incident(session, part, "reconnected")
             await self.store.interviews.save(session)
-            for other in members - {part.id}:
-                if other in self.bus.present(part.room):
-                    polite = part.role == "person"
-                    self.send(part.room, part.id, p.Admitted(
-                        peer=other, peer_name=self._names.get(part.room, {}).get(other, ""),
-                        polite=polite, modality=self._mode(session)))
-                    if not resume:  # a fresh page: the other side starts a new connection too
+            if not resume:  # a fresh page: both sides start a new peer connection
+                for other in members - {part.id}:
+                    if other in self.bus.present(part.room):
+                        polite = part.role == "person"
+                        self.send(part.room, part.id, p.Admitted(
+                            peer=other, peer_name=self._names.get(part.room, {}).get(other, ""),
+                            polite=polite, modality=self._mode(session)))
                         self.send(part.room, other, p.Admitted(
                             peer=part.id, peer_name=part.name, polite=not polite,
                             modality=self._mode(session)))

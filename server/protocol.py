@@ -321,6 +321,8 @@ def parse(raw: str | bytes) -> Message:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ProtocolError("malformed", "not valid JSON") from None
+    except RecursionError:  # found by tests/test_fuzz.py: "[" * 1000 blew the stack
+        raise ProtocolError("malformed", "JSON nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ProtocolError("malformed", "a message is a JSON object with a type")
     cls = MESSAGES.get(data["type"])

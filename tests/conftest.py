@@ -216,7 +216,7 @@ async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.1) -
         if value:
             return value
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
+            raise AssertionError(f"condition not met in time (last value: {value!r})")
         await asyncio.sleep(interval)
 
 

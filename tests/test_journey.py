@@ -50,7 +50,6 @@ async def test_full_interview_journey(proxima, new_context):
     await person.get_by_role("button", name="Commencer la vérification").click()
     await expect(person.locator("#check-result")).not_to_be_empty()
     await person.get_by_label("En vidéo (caméra et son)").check()
-    await person.get_by_label("Je suis d'accord pour que ces personnes soient là").check()
     assert await axe_violations(person) == []
     await person.get_by_role("button", name="J'accepte : aller dans la salle d'attente").click()
     await expect(person.get_by_role("heading", name="Salle d'attente")).to_be_visible()

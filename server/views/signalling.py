@@ -16,7 +16,7 @@ from aiohttp import WSMsgType, web
 
 from .. import i18n, protocol as p
 from ..access import may_access
-from ..edge import (BUS, GUEST_COOKIE, INTERVIEWS, SCHEDULING, STORE, ApiError,
+from ..edge import (BUS, GUEST_COOKIE, INTERVIEWS, SCHEDULING, STORE, WEBSOCKETS, ApiError,
                     allowed_origins, request_language, session_worker)
 from ..interview import Participant, Refused
 from ..limits import TokenBucket
@@ -65,9 +65,19 @@ async def _participant(request: web.Request) -> Participant:
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     """Upgrade, then run one participant's signalling until it closes."""
     part = await _participant(request)
-    ws = web.WebSocketResponse(max_msg_size=p.MAX_MESSAGE_BYTES, heartbeat=HEARTBEAT_SECONDS,
+    # aiohttp refuses a frame of max_msg_size bytes or more: allow exactly MAX_MESSAGE_BYTES.
+    ws = web.WebSocketResponse(max_msg_size=p.MAX_MESSAGE_BYTES + 1, heartbeat=HEARTBEAT_SECONDS,
                                autoping=True)
     await ws.prepare(request)
+    request.app[WEBSOCKETS].add(ws)
+    try:
+        return await _run(request, ws, part)
+    finally:
+        request.app[WEBSOCKETS].discard(ws)
+
+
+async def _run(request: web.Request, ws: web.WebSocketResponse, part: Participant,
+               ) -> web.WebSocketResponse:
     service, bus = request.app[INTERVIEWS], request.app[BUS]
     tr = i18n.translations(part.lang)
 
@@ -103,11 +113,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     try:
         await service.join(part, resume=hello.resume)
         async for frame in ws:
-            if frame.type == WSMsgType.BINARY:
-                await error("text_only", N_("Messages are JSON text."))
-                continue
-            if frame.type != WSMsgType.TEXT:  # an error (e.g. too large: closed with 1009)
-                break
+            if frame.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                break  # an error (e.g. too large: closed with 1009) or the close
             if not bucket.take():
                 refused += 1
                 if refused > MAX_REFUSED_IN_A_ROW:
@@ -116,6 +123,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                 await error("rate_limited", N_("Too many messages. Please slow down."))
                 continue
             refused = 0
+            if frame.type == WSMsgType.BINARY:
+                await error("text_only", N_("Messages are JSON text."))
+                continue
             try:
                 await service.handle(part, p.parse(frame.data))
             except p.ProtocolError as exc:
