@@ -12,6 +12,8 @@ The rules, whatever the transport:
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import dataclasses
 import datetime as dt
 import logging
@@ -20,7 +22,7 @@ from typing import Any
 
 from . import clock, protocol as p
 from .consent import consent_hashes
-from .livebus import LiveBus
+from .livebus import Connection, LiveBus
 from .models import Appointment, Case, ConsentRecord, GuestBrowser, InterviewSession, Worker
 from .repositories import Store
 from .settings import Config
@@ -75,6 +77,9 @@ class InterviewService:
         self.config = config
         self._ready: dict[str, dict[str, Any]] = {}
         self._names: dict[str, dict[str, str]] = {}
+        # One participant's message at a time per appointment: the session log is read, changed
+        # and written back, and two reconnections at once must not lose each other's entries.
+        self._locks: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -108,8 +113,17 @@ class InterviewService:
 
     # -- joining and leaving ------------------------------------------------------------------
 
-    async def join(self, part: Participant, resume: bool) -> None:
-        """A participant's hello: welcome it with the state it is in."""
+    async def join(self, part: Participant, connection: Connection, resume: bool) -> None:
+        """A participant's hello: attach its connection and welcome it with its state.
+
+        Attaching under the room's lock makes ``welcome`` the first message it receives."""
+        async with self._locks[part.room]:
+            replaced = self.bus.attach(part.room, connection)
+            if replaced is not None:
+                replaced.queue.put_nowait(None)  # a newer connection of the same participant
+            await self._join(part, resume)
+
+    async def _join(self, part: Participant, resume: bool) -> None:
         self._names.setdefault(part.room, {})[part.id] = part.name
         session, members = await self._in_call(part)
         in_call = session is not None and part.id in members and (
@@ -149,8 +163,13 @@ class InterviewService:
         elif state == "waiting":
             await self._wait(part)
 
-    async def leave(self, part: Participant) -> None:
+    async def leave(self, part: Participant, connection: Connection) -> None:
         """A participant's WebSocket closed (it may come back)."""
+        async with self._locks[part.room]:
+            if self.bus.detach(part.room, connection):
+                await self._leave(part)
+
+    async def _leave(self, part: Participant) -> None:
         self.bus.clear_waiting(part.room, part.id)
         session, members = await self._in_call(part)
         if session is not None and part.id in members:
@@ -172,7 +191,8 @@ class InterviewService:
         handler = getattr(self, "_on_" + msg.type, None)
         if handler is None:
             raise Refused("unexpected", f"{msg.type} is not expected here")
-        await handler(part, msg)
+        async with self._locks[part.room]:
+            await handler(part, msg)
 
     async def _on_ping(self, part: Participant, msg: p.Ping) -> None:
         self.send(part.room, part.id, p.Pong())
@@ -360,7 +380,10 @@ class InterviewService:
             last = dt.datetime.fromisoformat(session.log.get("last_seen",
                                                              session.started_at.isoformat()))
             if clock.now() - last >= limit:
-                ended += await self.finish(appointment, session, "abandoned")
+                async with self._locks[appointment.public_id]:
+                    current = await self.store.interviews.active(appointment.id)
+                    if current is not None and current.id == session.id:
+                        ended += await self.finish(appointment, current, "abandoned")
         return ended
 
     async def _session(self, part: Participant, first_mode: str) -> InterviewSession:

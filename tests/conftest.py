@@ -119,6 +119,17 @@ async def make_proxima(tmp_path: Path, cert_dir: Path) -> AsyncIterator[Any]:
     runners: list[web.AppRunner] = []
     started: list[Proxima] = []
 
+    async def serve(config: settings.Config) -> tuple[web.Application, web.AppRunner]:
+        app = create_app(config)
+        runner = web.AppRunner(app, access_log_class=AccessLogger,
+                               access_log=logging.getLogger("aiohttp.access"))
+        await runner.setup()
+        server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_ssl.load_cert_chain(cert_dir / "server.pem", cert_dir / "server-key.pem")
+        await web.TCPSite(runner, "127.0.0.1", config.port, ssl_context=server_ssl).start()
+        runners.append(runner)
+        return app, runner
+
     async def start(**overrides: Any) -> Proxima:
         port = free_port()
         values = dict(
@@ -128,16 +139,17 @@ async def make_proxima(tmp_path: Path, cert_dir: Path) -> AsyncIterator[Any]:
             outbox_interval_seconds=0.2, outbox_retry_seconds=0.3, login_delay_seconds=1.0)
         values.update(overrides)
         config = settings.load(environ={}).replace(**values)
-        app = create_app(config)
-        runner = web.AppRunner(app, access_log_class=AccessLogger,
-                               access_log=logging.getLogger("aiohttp.access"))
-        await runner.setup()
-        server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        server_ssl.load_cert_chain(cert_dir / "server.pem", cert_dir / "server-key.pem")
-        await web.TCPSite(runner, "127.0.0.1", port, ssl_context=server_ssl).start()
-        runners.append(runner)
+        app, runner = await serve(config)
         client_ssl = ssl.create_default_context(cafile=str(cert_dir / "ca.pem"))
         proxima = Proxima(config.public_url, app, client_ssl)
+
+        async def restart() -> None:
+            """Stop the server (its sockets close) and start a new one on the same data."""
+            nonlocal runner
+            await runner.cleanup()
+            runners.remove(runner)
+            proxima.app, runner = await serve(config)
+        proxima.restart = restart  # type: ignore[attr-defined]
         started.append(proxima)
         return proxima
 

@@ -16,7 +16,7 @@ from aiohttp import WSMsgType, web
 
 from .. import i18n, protocol as p
 from ..access import may_access
-from ..edge import (BUS, GUEST_COOKIE, INTERVIEWS, SCHEDULING, STORE, WEBSOCKETS, ApiError,
+from ..edge import (GUEST_COOKIE, INTERVIEWS, SCHEDULING, STORE, WEBSOCKETS, ApiError,
                     allowed_origins, request_language, session_worker)
 from ..interview import Participant, Refused
 from ..limits import TokenBucket
@@ -78,7 +78,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 async def _run(request: web.Request, ws: web.WebSocketResponse, part: Participant,
                ) -> web.WebSocketResponse:
-    service, bus = request.app[INTERVIEWS], request.app[BUS]
+    service = request.app[INTERVIEWS]
     tr = i18n.translations(part.lang)
 
     async def error(code: str, message: str) -> None:
@@ -104,14 +104,11 @@ async def _run(request: web.Request, ws: web.WebSocketResponse, part: Participan
         return ws
 
     connection = Connection(part.id)
-    replaced = bus.attach(part.room, connection)
-    if replaced is not None:
-        replaced.queue.put_nowait(None)
     writer = asyncio.create_task(_write(ws, connection))
     bucket = TokenBucket(RATE, BURST)
     refused = 0
     try:
-        await service.join(part, resume=hello.resume)
+        await service.join(part, connection, resume=hello.resume)
         async for frame in ws:
             if frame.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 break  # an error (e.g. too large: closed with 1009) or the close
@@ -136,8 +133,7 @@ async def _run(request: web.Request, ws: web.WebSocketResponse, part: Participan
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await writer
-        if bus.detach(part.room, connection):
-            await service.leave(part)
+        await service.leave(part, connection)
     if ws.close_code == 1009:
         log.info("signalling closed: message too large")
     return ws
