@@ -34,7 +34,12 @@ class Message:
     direction: ClassVar[str] = ""  # "client" (to the server), "server" (from it), or "both"
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, **dataclasses.asdict(self)}
+        """The wire form: ``from_`` is sent as ``from``; absent optional values are left out."""
+        out: dict[str, Any] = {"type": self.type}
+        for key, value in dataclasses.asdict(self).items():
+            if value is not None:
+                out["from" if key == "from_" else key] = value
+        return out
 
 
 MESSAGES: dict[str, type[Message]] = {}
@@ -190,13 +195,6 @@ class Signal(Message):
     candidate: dict | None = None
     from_: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        out = {"type": self.type, "to": self.to, "from": self.from_}
-        if self.description is not None:
-            out["description"] = self.description
-        if self.candidate is not None:
-            out["candidate"] = self.candidate
-        return out
 
 
 @message
@@ -217,10 +215,6 @@ class Chat(Message):
     name: str = ""
     at: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "text": self.text, "from": self.from_, "name": self.name,
-                "at": self.at}
-
 
 @message
 class MediaState(Message):
@@ -231,8 +225,6 @@ class MediaState(Message):
     video: bool = True
     from_: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "audio": self.audio, "video": self.video, "from": self.from_}
 
 
 @message
@@ -244,8 +236,6 @@ class Modality(Message):
     reason: str = ""
     from_: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "mode": self.mode, "reason": self.reason, "from": self.from_}
 
 
 @message

@@ -275,3 +275,14 @@ async def axe_violations(page: Any) -> list[dict[str, Any]]:
     return await page.evaluate(
         "async () => (await axe.run(document)).violations.map("
         "v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.html).slice(0, 3)}))")
+
+
+async def login_in_browser(page: Any, base_url: str, email: str = "anne@example.org",
+                           password: str = WORKER_PASSWORD) -> None:
+    """Log a worker in through the console's login page (French labels)."""
+    import re
+    await page.goto(base_url + "/login")
+    await page.get_by_label("E-mail", exact=True).fill(email)
+    await page.get_by_label("Mot de passe").fill(password)
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.wait_for_url(re.compile(r"/cases$"))

@@ -107,3 +107,17 @@ async def consent(wire: Wire, modality: str = "video", lang: str = "fr", **extra
 FAKE_SDP = ("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
             "a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:"
             "44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n")
+
+
+async def in_call(proxima: Any, **form: Any) -> dict[str, Any]:
+    """A worker and a person who consented and was let in: both wires and each one's peer id."""
+    anne, case, created, public_id = await planned_soon(proxima, **form)
+    person = await connect(proxima, await guest(proxima, created["link"]), public_id)
+    await consent(person)
+    worker = await connect(proxima, anne, public_id)
+    entry = (await worker.expect("lobby"))["waiting"][0]
+    await worker.send(type="admit", participant=entry["id"])
+    return {"anne": anne, "case": case, "created": created, "public_id": public_id,
+            "person": person, "worker": worker,
+            "to_worker": (await person.expect("admitted"))["peer"],
+            "to_person": (await worker.expect("admitted"))["peer"]}

@@ -8,18 +8,13 @@ import asyncio
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
-from live_helpers import connect, consent, guest, planned_soon
+from live_helpers import in_call
 
 
 async def test_two_aiortc_peers_through_the_app(proxima):
-    anne, case, created, public_id = await planned_soon(proxima)
-    person = await connect(proxima, await guest(proxima, created["link"]), public_id)
-    await consent(person)
-    worker = await connect(proxima, anne, public_id)
-    entry = (await worker.expect("lobby"))["waiting"][0]
-    await worker.send(type="admit", participant=entry["id"])
-    to_worker = (await person.expect("admitted"))["peer"]
-    to_person = (await worker.expect("admitted"))["peer"]
+    call = await in_call(proxima)
+    person, worker = call["person"], call["worker"]
+    to_worker, to_person = call["to_worker"], call["to_person"]
 
     config = RTCConfiguration(iceServers=[])  # never the public STUN fallback
     offerer, answerer = RTCPeerConnection(config), RTCPeerConnection(config)

@@ -21,7 +21,7 @@ from hypothesis import assume, example, given, settings, strategies as st
 
 from server import protocol
 from server.consent import consent_hashes
-from live_helpers import FAKE_SDP, connect, consent, guest, planned_soon
+from live_helpers import FAKE_SDP, connect, consent, guest, planned_soon, in_call
 
 FUZZ = settings(max_examples=300, deadline=None, database=None)
 
@@ -381,15 +381,8 @@ def expected_answer(frame: Frame) -> tuple[str, Any]:
 
 async def interview_in_progress(proxima: Any) -> tuple[Any, Any]:
     """A worker and an admitted person, in a call (the control group)."""
-    anne, case, created, public_id = await planned_soon(proxima)
-    person = await connect(proxima, await guest(proxima, created["link"]), public_id)
-    await consent(person)
-    worker = await connect(proxima, anne, public_id)
-    entry = (await worker.expect("lobby"))["waiting"][0]
-    await worker.send(type="admit", participant=entry["id"])
-    await person.expect("admitted")
-    await worker.expect("admitted")
-    return worker, person
+    call = await in_call(proxima)
+    return call["worker"], call["person"]
 
 
 async def waiting_person(proxima: Any) -> tuple[Any, Any, str]:

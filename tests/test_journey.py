@@ -8,7 +8,7 @@ import re
 
 from playwright.async_api import expect
 
-from conftest import WORKER_PASSWORD, axe_violations, eventually, new_case
+from conftest import login_in_browser, axe_violations, eventually, new_case
 from live_helpers import soon_form
 
 FRAMES = "Number(document.getElementById('quality').dataset.framesDecoded || 0)"
@@ -25,11 +25,7 @@ async def test_full_interview_journey(proxima, new_context):
     worker_ctx = await new_context(ignore_https_errors=True, locale="fr-FR",
                                    viewport={"width": 1100, "height": 900})
     worker = await worker_ctx.new_page()
-    await worker.goto(proxima.url + "/login")
-    await worker.get_by_label("E-mail", exact=True).fill("anne@example.org")
-    await worker.get_by_label("Mot de passe").fill(WORKER_PASSWORD)
-    await worker.get_by_role("button", name="Se connecter").click()
-    await worker.wait_for_url(re.compile(r"/cases$"))
+    await login_in_browser(worker, proxima.url)
     await worker.goto(proxima.url + f"/cases/{case['id']}/appointments/new")
     form = soon_form()
     await worker.get_by_label("Date", exact=True).fill(form["date"])

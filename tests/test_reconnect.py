@@ -8,7 +8,7 @@ import re
 
 from playwright.async_api import expect
 
-from conftest import WORKER_PASSWORD, eventually, new_case
+from conftest import login_in_browser, eventually, new_case
 from live_helpers import soon_form
 
 FRAMES = "Number(document.getElementById('quality').dataset.framesDecoded || 0)"
@@ -23,11 +23,7 @@ async def test_server_restart_mid_call(proxima, new_context):
     worker_ctx = await new_context(ignore_https_errors=True, locale="fr-FR")
     worker = await worker_ctx.new_page()
     worker.on("dialog", lambda d: dialogs.append(d.message))
-    await worker.goto(proxima.url + "/login")
-    await worker.get_by_label("E-mail", exact=True).fill("anne@example.org")
-    await worker.get_by_label("Mot de passe").fill(WORKER_PASSWORD)
-    await worker.get_by_role("button", name="Se connecter").click()
-    await worker.wait_for_url(re.compile(r"/cases$"))
+    await login_in_browser(worker, proxima.url)
     await worker.goto(proxima.url + f"/appointments/{created['appointment']['id']}/live")
     await worker.get_by_label("Je suis dans un endroit calme").check()
     await worker.get_by_label(re.compile("Personne ne peut entendre")).check()

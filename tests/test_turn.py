@@ -15,7 +15,7 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.mediastreams import VideoStreamTrack
 
 from server.turn import turn_credentials
-from live_helpers import connect, consent, guest, planned_soon
+from live_helpers import in_call
 
 SECRET = "test-turn-secret"
 PORT = 3479
@@ -54,18 +54,13 @@ def relay_config(ice_servers):
 
 async def test_relay_only_call_through_coturn(make_proxima, coturn):
     proxima = await make_proxima(turn_urls=coturn, turn_secret=SECRET, turn_ttl_seconds=600)
-    anne, case, created, public_id = await planned_soon(proxima)
-    person = await connect(proxima, await guest(proxima, created["link"]), public_id)
+    call = await in_call(proxima)
+    person, worker = call["person"], call["worker"]
+    to_worker, to_person = call["to_worker"], call["to_person"]
     ice = person.inbox[0]["ice_servers"]
     [server] = ice
     expiry, _ = server["username"].split(":")
     assert 590 <= int(expiry) - time.time() <= 600 and server["urls"] == [coturn]
-    await consent(person)
-    worker = await connect(proxima, anne, public_id)
-    entry = (await worker.expect("lobby"))["waiting"][0]
-    await worker.send(type="admit", participant=entry["id"])
-    to_worker = (await person.expect("admitted"))["peer"]
-    to_person = (await worker.expect("admitted"))["peer"]
 
     offerer = RTCPeerConnection(relay_config(worker.inbox[0]["ice_servers"]))
     answerer = RTCPeerConnection(relay_config(ice))

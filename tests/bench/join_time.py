@@ -81,6 +81,49 @@ PROBE = """(timeout) => {
     return document.visibilityState;
 }"""
 
+# Instrumentation only (added before any page script): keeps the page's peer connections so that a
+# stalled run can say where it stalled.
+RECORD_PCS = """(() => {
+    const Original = window.RTCPeerConnection;
+    window.__pcs = [];
+    window.RTCPeerConnection = function (...args) {
+        const pc = new Original(...args);
+        window.__pcs.push(pc);
+        return pc;
+    };
+    window.RTCPeerConnection.prototype = Original.prototype;
+})();"""
+
+DIAGNOSE = """() => {
+    const v = document.getElementById('remote-video');
+    return {srcObject: !!v.srcObject, videoWidth: v.videoWidth, log: window.__log || [],
+            pcs: (window.__pcs || []).map(pc => [pc.signalingState, pc.iceConnectionState,
+                                                  pc.connectionState])};
+}"""
+
+
+class Stalled(Exception):
+    """No first frame on a side within the time limit."""
+
+
+async def first_frames(pages: dict[str, Any], t0: float) -> tuple[float, float]:
+    results = await asyncio.gather(*(p.evaluate("window.__firstFrame") for p in pages.values()),
+                                   return_exceptions=True)
+    if any(isinstance(r, BaseException) for r in results):
+        states = {name: await page.evaluate(DIAGNOSE) for name, page in pages.items()}
+        got = {name: ("frame" if not isinstance(r, BaseException) else "none")
+               for name, r in zip(pages, results)}
+        raise Stalled(f"{got}; {states}")
+    first, second = results
+    return first - t0, second - t0
+
+
+async def new_context(browser: Any, **options: Any) -> Any:
+    context = await browser.new_context(**options)
+    await context.add_init_script(RECORD_PCS)
+    return context
+
+
 CLICK_LET_IN = """() => {
     const button = document.querySelector('#lobby-list .admit');
     const t0 = performance.timeOrigin + performance.now();
@@ -198,9 +241,9 @@ async def new_appointment(api: Api, n: int) -> tuple[int, str]:
 
 async def proxima_run(browser: Any, base: str, api: Api, n: int) -> tuple[float, float]:
     appointment_id, link = await new_appointment(api, n)
-    person_ctx = await browser.new_context(ignore_https_errors=True, locale="fr-FR",
+    person_ctx = await new_context(browser, ignore_https_errors=True, locale="fr-FR",
                                            viewport={"width": 800, "height": 900})
-    worker_ctx = await browser.new_context(ignore_https_errors=True, locale="fr-FR",
+    worker_ctx = await new_context(browser, ignore_https_errors=True, locale="fr-FR",
                                            viewport={"width": 1100, "height": 900})
     try:
         # The person: invitation link, consent, waiting room.
@@ -228,9 +271,7 @@ async def proxima_run(browser: Any, base: str, api: Api, n: int) -> tuple[float,
             if visibility != "visible":
                 raise RuntimeError(f"page not visible ({visibility}): timers may be throttled")
         t0 = await worker.evaluate(CLICK_LET_IN)
-        worker_at, person_at = await asyncio.gather(
-            worker.evaluate("window.__firstFrame"), person.evaluate("window.__firstFrame"))
-        return worker_at - t0, person_at - t0
+        return await first_frames({"worker": worker, "person": person}, t0)
     finally:
         await worker_ctx.close()
         await person_ctx.close()
@@ -285,8 +326,8 @@ async def start_floor_server() -> tuple[str, web.AppRunner]:
 
 
 async def floor_run(browser: Any, base: str, n: int) -> tuple[float, float]:
-    ctx_a = await browser.new_context(viewport={"width": 800, "height": 600})
-    ctx_b = await browser.new_context(viewport={"width": 800, "height": 600})
+    ctx_a = await new_context(browser, viewport={"width": 800, "height": 600})
+    ctx_b = await new_context(browser, viewport={"width": 800, "height": 600})
     try:
         a = await ctx_a.new_page()
         b = await ctx_b.new_page()
@@ -296,9 +337,7 @@ async def floor_run(browser: Any, base: str, n: int) -> tuple[float, float]:
         for page in (a, b):
             await page.evaluate(PROBE, FRAME_TIMEOUT_MS)
         t0 = await a.evaluate("window.__go()")
-        a_at, b_at = await asyncio.gather(a.evaluate("window.__firstFrame"),
-                                          b.evaluate("window.__firstFrame"))
-        return a_at - t0, b_at - t0
+        return await first_frames({"a": a, "b": b}, t0)
     finally:
         await ctx_a.close()
         await ctx_b.close()

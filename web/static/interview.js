@@ -340,22 +340,20 @@
     if (phoneDone) phoneDone.addEventListener('click', () => send({type: 'end', phone_finished: true}));
 
     // -- the call controls, both sides --------------------------------------------------------
-    $('btn-mic').addEventListener('click', () => {
-        const b = $('btn-mic');
-        const off = b.getAttribute('aria-pressed') !== 'true';
-        b.setAttribute('aria-pressed', String(off));
-        b.textContent = text(off ? 't-mic-on' : 't-mic-off');
-        if (peer) peer.setMicrophone(!off);
-        send({type: 'media', audio: !off, video: $('btn-cam').getAttribute('aria-pressed') !== 'true'});
-    });
-    $('btn-cam').addEventListener('click', () => {
-        const b = $('btn-cam');
-        const off = b.getAttribute('aria-pressed') !== 'true';
-        b.setAttribute('aria-pressed', String(off));
-        b.textContent = text(off ? 't-cam-on' : 't-cam-off');
-        if (peer) peer.setCamera(!off);
-        send({type: 'media', video: !off, audio: $('btn-mic').getAttribute('aria-pressed') !== 'true'});
-    });
+    /** A microphone or camera toggle: the button's state, the track, and the other side told. */
+    function toggle(/** @type {string} */ id, /** @type {string} */ kind) {
+        $(id).addEventListener('click', () => {
+            const b = $(id);
+            const off = b.getAttribute('aria-pressed') !== 'true';
+            b.setAttribute('aria-pressed', String(off));
+            b.textContent = text(off ? `t-${kind}-on` : `t-${kind}-off`);
+            if (peer) kind === 'mic' ? peer.setMicrophone(!off) : peer.setCamera(!off);
+            send({type: 'media', audio: $('btn-mic').getAttribute('aria-pressed') !== 'true',
+                  video: $('btn-cam').getAttribute('aria-pressed') !== 'true'});
+        });
+    }
+    toggle('btn-mic', 'mic');
+    toggle('btn-cam', 'cam');
     $('btn-audio-only').addEventListener('click', () => send({
         type: 'modality', mode: mode === 'video' ? 'audio' : 'video', reason: 'asked'}));
     $('btn-phone').addEventListener('click', () => send({type: 'fallback', reason: 'asked'}));
