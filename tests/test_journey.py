@@ -65,6 +65,13 @@ async def test_full_interview_journey(proxima, new_context):
     await eventually(lambda: frames(person), timeout=20)
     assert await person.evaluate("document.getElementById('remote-video').videoWidth") > 0
 
+    # Microphone off on one side: the other side is told; the button says what it will do.
+    await person.get_by_role("button", name="Couper le micro").click()
+    await expect(person.get_by_role("button", name="Rallumer le micro")).to_have_attribute(
+        "aria-pressed", "true")
+    await expect(worker.locator("#peer-status")).to_contain_text("micro")
+    await person.get_by_role("button", name="Rallumer le micro").click()
+
     # The person switches to sound only: the worker is told and stops receiving video.
     await person.get_by_role("button", name="Passer au son seulement").click()
     await expect(worker.locator("#modality-notice")).to_contain_text("son seulement")

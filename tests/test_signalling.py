@@ -216,3 +216,18 @@ async def test_a_session_is_logged_even_without_the_closing_form(make_proxima):
 def soon_date(days: int) -> str:
     import datetime as dt
     return (dt.date.today() + dt.timedelta(days=days)).isoformat()
+
+
+async def test_a_phone_interview_uses_the_same_console(proxima):
+    anne, case, created, public_id = await planned_soon(proxima, modality="phone")
+    worker = await connect(proxima, anne, public_id)
+    await worker.send(type="fallback", reason="planned")
+    phone = await worker.expect("phone")
+    assert phone["person_phone"] == "06 12 34 56 78"
+    await worker.send(type="end", phone_finished=True)
+    await worker.expect("ended")
+    record = (await anne.json("GET", f"/api/cases/{case['id']}"))["record"]
+    [log] = [e["data"] for e in record if e["kind"] == "session_log"]
+    assert [t["mode"] for t in log["timeline"]] == ["phone"]
+    assert log["end_reason"] == "phone_finished"
+    assert list(log["participants"]) == [worker.inbox[0]["id"]]

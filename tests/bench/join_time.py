@@ -19,12 +19,16 @@ fake camera and microphone, the browser arguments of tests/conftest.py) on loopb
   worker, "b" the person), connected by a bare aiohttp WebSocket relay that forwards every message
   to the other page; the only rule is that a "go" is sent to both. Page "a" takes t0 and sends
   "go" (as the worker's click sends "admit"); on "go" each page opens camera and microphone
-  (as Proxima does on "admitted") and starts its peer connection. Same first-frame probe.
+  (as Proxima does on "admitted") and starts its peer connection. Same first-frame probe. As in
+  interview.js, a signal that arrives before the page has its peer connection is dropped.
 
 One warm-up run of each (``--warmup``, default 1; not counted) comes first, so that the browser's
-cold start does not land on whichever is measured first. It prints one row per run, then the median and p90 of each column and the ratio
-proxima / floor of the medians of max(both sides). All traffic stays on 127.0.0.1; the script
-stops by itself and cleans up its pages, browser and servers.
+cold start does not land on whichever is measured first. It prints one row per run, then the
+median and p90 of each column and the ratio proxima / floor of the medians of max(both sides).
+An attempt where either Proxima or the floor gets no first frame within 10 s is reported as
+stalled (with the peer connections' states), not counted, and tried again (at most 3 x --runs
+attempts). All traffic stays on 127.0.0.1; the script stops by itself and cleans up its pages,
+browser and servers.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ from server.edge import STORE, AccessLogger
 EMAIL = "bench@example.org"
 PASSWORD = "worker-password-for-the-bench"
 PEER_JS = ROOT / "web" / "static" / "peer.js"
-FRAME_TIMEOUT_MS = 30000
+FRAME_TIMEOUT_MS = 10000
 
 # Installed in a page before the click / "go": resolves with the epoch ms of the first frame
 # presented on #remote-video (srcObject polled every 5 ms, then requestVideoFrameCallback).
@@ -242,9 +246,9 @@ async def new_appointment(api: Api, n: int) -> tuple[int, str]:
 async def proxima_run(browser: Any, base: str, api: Api, n: int) -> tuple[float, float]:
     appointment_id, link = await new_appointment(api, n)
     person_ctx = await new_context(browser, ignore_https_errors=True, locale="fr-FR",
-                                           viewport={"width": 800, "height": 900})
+                                   viewport={"width": 800, "height": 900})
     worker_ctx = await new_context(browser, ignore_https_errors=True, locale="fr-FR",
-                                           viewport={"width": 1100, "height": 900})
+                                   viewport={"width": 1100, "height": 900})
     try:
         # The person: invitation link, consent, waiting room.
         person = await person_ctx.new_page()
@@ -367,37 +371,58 @@ def report(rows: list[tuple[float, float, float, float]]) -> None:
     print(f"ratio proxima / floor (medians of max(both sides)): {pm / fm:.2f}", flush=True)
 
 
+async def measure(what: str, attempt: Any, stalls: list[str]) -> tuple[float, float] | None:
+    try:
+        return await attempt()
+    except Stalled as e:
+        stalls.append(f"{what}: {e}")
+        print(f"  {what} stalled: {e}", file=sys.stderr, flush=True)
+        return None
+
+
 async def main(runs: int, warmup: int) -> None:
     logging.basicConfig(level=logging.WARNING)
+    rows: list[tuple[float, float, float, float]] = []
+    stalls: dict[str, list[str]] = {"proxima": [], "floor": []}
+    attempts = 0
     with tempfile.TemporaryDirectory(prefix="proxima-bench-") as tmp:
         base, app, runner, client_ssl = await start_proxima(Path(tmp))
         floor_base, floor_runner = await start_floor_server()
         api = Api(base, client_ssl)
-        rows: list[tuple[float, float, float, float]] = []
         try:
             await make_worker(app, api)
             async with async_playwright() as pw:
                 browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
                                                    headless=True, args=CHROMIUM_ARGS)
                 try:
-                    for n in range(1 - warmup, runs + 1):
-                        worker_ms, person_ms = await proxima_run(browser, base, api, n + warmup)
-                        a_ms, b_ms = await floor_run(browser, floor_base, n + warmup)
-                        if n < 1:
-                            print(f"warm-up (not counted): proxima {worker_ms:.1f} / "
-                                  f"{person_ms:.1f} ms, floor {a_ms:.1f} / {b_ms:.1f} ms",
-                                  file=sys.stderr, flush=True)
-                            continue
-                        rows.append((worker_ms, person_ms, a_ms, b_ms))
-                        print(f"run {n}: proxima {worker_ms:.1f} / {person_ms:.1f} ms, "
-                              f"floor {a_ms:.1f} / {b_ms:.1f} ms", file=sys.stderr, flush=True)
+                    n = 0
+                    # A run where either side stalls is not counted and is tried again (bounded).
+                    while len(rows) < runs and attempts < 3 * runs + warmup:
+                        n += 1
+                        counted = n > warmup
+                        if counted:
+                            attempts += 1
+                        label = f"run {len(rows) + 1}" if counted else "warm-up (not counted)"
+                        proxima = await measure("proxima", lambda n=n: proxima_run(
+                            browser, base, api, n), stalls["proxima"] if counted else [])
+                        floor = await measure("floor", lambda n=n: floor_run(
+                            browser, floor_base, n), stalls["floor"] if counted else [])
+                        print(f"{label}: proxima {proxima and [round(v, 1) for v in proxima]} ms,"
+                              f" floor {floor and [round(v, 1) for v in floor]} ms",
+                              file=sys.stderr, flush=True)
+                        if counted and proxima and floor:
+                            rows.append((*proxima, *floor))
                 finally:
                     await browser.close()
         finally:
             await api.session.close()
             await floor_runner.cleanup()
             await runner.cleanup()
-    report(rows)
+    print(f"{len(rows)} counted runs out of {attempts} attempts; stalled (no first frame within "
+          f"{FRAME_TIMEOUT_MS / 1000:.0f} s, attempt not counted): proxima "
+          f"{len(stalls['proxima'])}, floor {len(stalls['floor'])}\n")
+    if rows:
+        report(rows)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * One browser-to-browser call with perfect negotiation (the server says who is polite), after
- * webrtc/samples. DOM-free: the transport (send) is injected, remote media is handed to ontrack.
+ * webrtc/samples. To avoid glare at the start, the impolite side makes the first offer and the
+ * polite side waits for it; after that, either side renegotiates (ICE restart, tracks). DOM-free: the transport (send) is injected, remote media is handed to ontrack.
  * Remote ICE candidates are buffered until the remote description is set. Bitrates are capped:
  * video around 500 kbit/s, audio (Opus) around 32 kbit/s.
  */
@@ -27,6 +28,8 @@ class PeerSession {
         this.makingOffer = false;
         this.ignoreOffer = false;
         this.settingRemoteAnswer = false;
+        /** The polite side only offers once it has answered the first offer. */
+        this.started = !options.polite;
         /** @type {RTCIceCandidateInit[]} */
         this.pendingCandidates = [];
         this.audioOnly = false;
@@ -45,6 +48,7 @@ class PeerSession {
             this.pc.addTransceiver('video', {direction: 'recvonly'});
 
         this.pc.onnegotiationneeded = async () => {
+            if (!this.started) return;
             try {
                 this.makingOffer = true;
                 await this.pc.setLocalDescription();
@@ -90,6 +94,9 @@ class PeerSession {
                 if (description.type === 'offer') {
                     await pc.setLocalDescription();
                     this.send({type: 'signal', to: this.peer, description: pc.localDescription});
+                    // From now on this side may offer too; the browser fires negotiationneeded
+                    // again for anything the first offer did not cover.
+                    this.started = true;
                 }
             } else if (msg.candidate) {
                 if (!pc.remoteDescription) {
