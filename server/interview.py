@@ -305,6 +305,12 @@ class InterviewService:
 
     async def _on_modality(self, part: Participant, msg: p.Modality) -> None:
         session, members = await self._require_call(part)
+        previous = await self._consent_of(part) if part.role == "person" else None
+        if previous is not None and previous.modality != msg.mode:
+            # The person changing the modality is a change of consent, recorded as such.
+            record = await self.store.interviews.add_consent(dataclasses.replace(
+                previous, id=0, at=clock.now(), kind="changed", modality=msg.mode))
+            session.log.setdefault("consents", []).append(record.public())
         await self._switch(part, session, members, msg.mode, msg.reason or "asked")
         await self.store.interviews.save(session)
 

@@ -81,6 +81,8 @@ async def test_full_interview_journey(proxima, new_context):
     await worker.wait_for_timeout(4500)
     assert await frames(worker) - before <= 2
 
+    assert await axe_violations(worker) == [] and await axe_violations(person) == []
+
     # Chat both ways, shown as text.
     await worker.get_by_label("Votre message").fill("Bonjour, vous m'entendez ?")
     await worker.get_by_role("button", name="Envoyer").click()
@@ -104,7 +106,8 @@ async def test_full_interview_journey(proxima, new_context):
     record = (await anne_api.json("GET", f"/api/cases/{case['id']}"))["record"]
     [log] = [e["data"] for e in record if e["kind"] == "session_log"]
     assert [t["mode"] for t in log["timeline"]] == ["video", "audio", "phone"]
-    assert log["consents"][0]["modality"] == "video"
+    assert [(c["kind"], c["modality"]) for c in log["consents"]] == [
+        ("given", "video"), ("changed", "audio")]
     assert log["readiness"]["quiet"] is True and log["end_reason"] == "phone_finished"
     assert "Bonjour" not in str(log)
     # ...and the closing form amends it.

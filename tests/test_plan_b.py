@@ -79,4 +79,5 @@ async def test_connection_lost_continues_by_phone(make_proxima, new_context, cut
     modes = [t["mode"] for t in log["timeline"]]
     assert modes[0] == "video" and modes[-1] == "phone" and set(modes) <= {"video", "audio", "phone"}
     assert log["timeline"][-1]["reason"] == "connection_lost"
-    assert "phone_fallback" in [i["kind"] for i in log["incidents"]]
+    incidents = [i["kind"] for i in log["incidents"]]
+    assert "phone_fallback" in incidents and "ice_restart" in incidents
