@@ -11,7 +11,7 @@ from aiohttp import web
 
 from . import crypto
 from .db import Database
-from .edge import (BUS, CONFIG, INTERVIEWS, POSTMAN, SCHEDULING, STORE, THROTTLE, WEBSOCKETS,
+from .edge import (BUS, CONFIG, INTERVIEWS, POSTMAN, SCHEDULING, STORE, TESTS, THROTTLE, WEBSOCKETS,
                    edge_middleware)
 from .interview import InterviewService
 from .livebus import LiveBus
@@ -19,6 +19,7 @@ from .limits import LoginThrottle
 from .outbox import Postman
 from .repositories import Store
 from .scheduling import Scheduling
+from .test_peer import ConnectionTests, TestPeers
 from .settings import WEB_DIR, Config
 from .views import (api_admin, api_auth, api_cases, api_interviews, api_outbox, console, health,
                     join, live, signalling)
@@ -54,7 +55,10 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     app[SCHEDULING] = Scheduling(store, config, app[POSTMAN].wake)
     app[BUS] = LiveBus()
     app[INTERVIEWS] = InterviewService(store, app[BUS], config)
+    peers = TestPeers(config)
+    app[TESTS] = ConnectionTests(store, app[BUS], peers)
     yield
+    await peers.close_all()
     db.close()
 
 

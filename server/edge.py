@@ -33,6 +33,7 @@ POSTMAN = web.AppKey("postman", Postman)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 BUS = web.AppKey("bus", LiveBus)
 INTERVIEWS = web.AppKey("interviews", InterviewService)
+TESTS = web.AppKey("tests", object)  # server.test_peer.ConnectionTests
 WEBSOCKETS = web.AppKey("websockets", set)  # open signalling sockets, closed on shutdown
 WORKER = web.RequestKey("worker", object)  # the Worker behind the session cookie, or None
 

@@ -114,3 +114,19 @@ class InterviewRepository(_Repo):
         r = await self.db.run(lambda c: c.execute(
             "SELECT declined_at FROM guest_browsers WHERE id = ?", (guest_browser_id,)).fetchone())
         return bool(r and r[0])
+
+    async def add_test(self, appointment_id: int, guest_browser_id: int, recommendation: str,
+                       result: dict[str, Any]) -> None:
+        sealed = self.sealer.seal(result)
+        await self.db.run(lambda c: c.execute(
+            "INSERT INTO connection_tests (appointment_id, guest_browser_id, at, recommendation,"
+            " sealed) VALUES (?, ?, ?, ?, ?)",
+            (appointment_id, guest_browser_id, clock.to_db(clock.now()), recommendation, sealed)))
+
+    async def tests(self, appointment_id: int) -> list[dict[str, Any]]:
+        rows = await self.db.run(lambda c: c.execute(
+            "SELECT * FROM connection_tests WHERE appointment_id = ? ORDER BY at, id",
+            (appointment_id,)).fetchall())
+        return [{"at": clock.from_db(r["at"]).isoformat(), "recommendation": r["recommendation"],
+                 "participant": f"g:{r['guest_browser_id']}", **self.sealer.open(r["sealed"])}
+                for r in rows]

@@ -282,6 +282,69 @@ class Ended(Message):
     reason: str = ""
 
 
+# -- the connection test (a server-side peer that sends the person's media back) ----------------
+
+@message
+class TestOffer(Message):
+    """The person's browser offers its camera and microphone to the server's test peer."""
+    type = "test_offer"
+    direction = "client"
+    sdp: str = ""
+
+
+@message
+class TestAnswer(Message):
+    type = "test_answer"
+    direction = "server"
+    sdp: str = ""
+
+
+@message
+class TestCandidate(Message):
+    """A trickled ICE candidate (RTCIceCandidateInit) for the test peer."""
+    type = "test_candidate"
+    direction = "client"
+    candidate: dict = dataclasses.field(default_factory=dict)
+
+
+@message
+class TestDone(Message):
+    """The browser's own measurements at the end of the test (see docs/protocol.md)."""
+    type = "test_done"
+    direction = "client"
+    figures: dict = dataclasses.field(default_factory=dict)
+
+
+@message
+class TestResult(Message):
+    """The result: figures from both ends and the recommendation (video, audio or phone)."""
+    type = "test_result"
+    direction = "server"
+    recommendation: str = ""
+    figures: dict = dataclasses.field(default_factory=dict)
+    at: str = ""
+    participant: str = ""
+    device: str = ""
+
+
+@message
+class Help(Message):
+    """The person asks for help during the test; the worker is alerted."""
+    type = "help"
+    direction = "client"
+
+
+@message
+class HelpAlert(Message):
+    """To the worker: someone needs help (sound and notice)."""
+    type = "help_alert"
+    direction = "server"
+    participant: str = ""
+    name: str = ""
+    device: str = ""
+    worker_present: bool = False
+
+
 # -- parse / dump -------------------------------------------------------------------------------
 
 def _check(cls: type[Message], name: str, value: Any) -> Any:
@@ -353,6 +416,12 @@ def _validate(msg: Message) -> None:
             raise ProtocolError("bad_field", "consent.modality is video, audio, phone or none")
         if len(msg.others) > 500 or len(msg.text_hash) > 128:
             raise ProtocolError("bad_field", "consent fields too long")
+    elif isinstance(msg, TestOffer):
+        if "a=fingerprint:" not in msg.sdp or "a=crypto:" in msg.sdp or len(msg.sdp) > MAX_SDP_CHARS:
+            raise ProtocolError("insecure_sdp", "an offer needs a DTLS fingerprint and no SDES keys")
+    elif isinstance(msg, TestDone):
+        if len(json.dumps(msg.figures)) > 4000:
+            raise ProtocolError("bad_field", "figures too large")
     elif isinstance(msg, Modality):
         if msg.mode not in ("video", "audio"):
             raise ProtocolError("bad_field", "modality.mode is video or audio")

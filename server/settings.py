@@ -77,6 +77,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Your own STUN servers, comma-separated; empty: none (no public server is ever used)."),
     Setting("session_end_minutes", int, 10,
             "A session nobody is connected to any more is ended (and logged) after this long."),
+    Setting("test_peers_max", int, 8,
+            "Connection tests running at once; beyond it the person is asked to retry in a minute."),
     Setting("hsts", bool, True, "Send Strict-Transport-Security on HTTPS responses."),
     Setting("log_level", str, "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR)."),
 )

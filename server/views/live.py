@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aiohttp import web
 
 from ..access import appointment_for, int_id
-from ..edge import uses_media
+from ..edge import STORE, uses_media
 from .console import _console_worker, _page
 
 routes = web.RouteTableDef()
@@ -16,4 +18,8 @@ routes = web.RouteTableDef()
 async def live_page(request: web.Request) -> web.Response:
     worker = await _console_worker(request)
     case, appointment = await appointment_for(request, worker, int_id(request), "open_interview")
-    return _page(request, "console/live.html", worker, case=case, appointment=appointment)
+    tests = await request.app[STORE].interviews.tests(appointment.id)
+    for t in tests:
+        t["at_dt"] = dt.datetime.fromisoformat(t["at"])
+    return _page(request, "console/live.html", worker, case=case, appointment=appointment,
+                 tests=tests)

@@ -16,7 +16,7 @@ from aiohttp import WSMsgType, web
 
 from .. import i18n, protocol as p
 from ..access import may_access
-from ..edge import (GUEST_COOKIE, INTERVIEWS, SCHEDULING, STORE, WEBSOCKETS, ApiError,
+from ..edge import (GUEST_COOKIE, INTERVIEWS, SCHEDULING, STORE, TESTS, WEBSOCKETS, ApiError,
                     allowed_origins, request_language, session_worker)
 from ..interview import Participant, Refused
 from ..limits import TokenBucket
@@ -55,7 +55,9 @@ async def _participant(request: web.Request) -> Participant:
         if (state == "valid" and guest is not None and invitation is not None
                 and invitation.appointment_id == appointment.id
                 and not await store.interviews.browser_declined(guest.id)):
-            return Participant(id=f"g:{guest.id}", role="person", name=case.person_name,
+            tester = request.query.get("purpose") == "test"  # the connection test's own socket
+            return Participant(id=f"{'t' if tester else 'g'}:{guest.id}",
+                               role="tester" if tester else "person", name=case.person_name,
                                appointment=appointment, case=case, host=host, guest=guest,
                                lang=i18n.pick(request.query.get("lang"), case.language))
     raise ApiError(403, "not_invited", N_("Open the link from your invitation."))
@@ -78,7 +80,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 async def _run(request: web.Request, ws: web.WebSocketResponse, part: Participant,
                ) -> web.WebSocketResponse:
-    service = request.app[INTERVIEWS]
+    service = request.app[TESTS] if part.role == "tester" else request.app[INTERVIEWS]
     tr = i18n.translations(part.lang)
 
     async def error(code: str, message: str) -> None:

@@ -294,6 +294,21 @@
             }
             signalling.close();
             break;
+        case 'test_result': {
+            const f = msg.figures;
+            const li = document.createElement('li');
+            li.textContent = text('t-test', {device: msg.device, advice: text('t-rec-' + msg.recommendation),
+                rtt: String(f.rtt_ms), up: String(f.up_kbps), down: String(f.down_kbps),
+                loss: String(Math.round((f.loss || 0) * 1000) / 10), path: f.path});
+            li.dataset.recommendation = msg.recommendation;
+            $('test-list').append(li);
+            break;
+        }
+        case 'help_alert':
+            $('lobby-alert').textContent = text('t-help', {name: msg.name, device: msg.device});
+            $('lobby-alert').hidden = false;
+            chime();
+            break;
         case 'error':
             console.warn('proxima:', msg.code, msg.message);
             break;

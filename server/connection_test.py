@@ -1,0 +1,74 @@
+"""The connection test's recommendation, from figures measured at both ends.
+
+The thresholds live here and only here. They start from Jitsi's published pre-call thresholds
+(audio throughput 8 / 20 kbit/s, video 60 / 750 kbit/s; packet loss 5 % / 10 % / 33 %). One change:
+Jitsi's 750 kbit/s is for its 720p test stream; Proxima's test stream is 320x240 at 15 fps (to keep
+the server's cost down), which a healthy connection carries at 100 to 250 kbit/s (measured here:
+140 kbit/s with Chromium's fake camera). So "good video" is 100 kbit/s each way with at least
+10 frames a second received; a constrained link shows up as loss, fewer frames or lower bitrate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+THRESHOLDS = {
+    "audio_kbps": (8.0, 20.0),    # below 8: no usable sound; from 20: clear sound
+    "video_kbps": (60.0, 100.0),  # below 60: no usable video; from 100: good (test stream, above)
+    "fps": (10.0,),               # fewer frames received: the video will stutter
+    "loss": (0.05, 0.10, 0.33),   # good below 5 %; poor from 10 %; unusable from 33 %
+    "rtt_ms": (400.0, 1500.0),    # conversation is awkward from 400 ms, impossible from 1500 ms
+}
+
+RECOMMENDATIONS = ("video", "audio", "phone")
+
+
+def recommend(figures: dict[str, Any]) -> str:
+    """'video' (video will work well), 'audio' (video may freeze: audio only) or 'phone'.
+
+    ``figures`` holds ``audio_kbps`` and ``video_kbps`` (the lower of upstream and downstream),
+    ``fps`` (frames a second received back), ``loss`` (0..1, the worse direction) and ``rtt_ms``;
+    a missing figure counts as the worst.
+    """
+    audio = float(figures.get("audio_kbps") or 0)
+    video = float(figures.get("video_kbps") or 0)
+    fps = float(figures.get("fps") or 0)
+    loss = float(figures.get("loss") if figures.get("loss") is not None else 1)
+    rtt = float(figures.get("rtt_ms") if figures.get("rtt_ms") is not None else 10_000)
+    audio_min, audio_good = THRESHOLDS["audio_kbps"]
+    video_min, video_good = THRESHOLDS["video_kbps"]
+    loss_good, loss_poor, loss_bad = THRESHOLDS["loss"]
+    rtt_awkward, rtt_bad = THRESHOLDS["rtt_ms"]
+    if audio < audio_min or loss >= loss_bad or rtt >= rtt_bad:
+        return "phone"
+    if (video >= video_good and fps >= THRESHOLDS["fps"][0] and loss < loss_good
+            and audio >= audio_good and rtt < rtt_awkward):
+        return "video"
+    return "audio"
+
+
+def combine(browser: dict[str, Any], server: dict[str, Any]) -> dict[str, Any]:
+    """One set of figures from the browser's and the server's measurements.
+
+    Throughput is the lower of upstream (what the server received) and downstream (what the
+    browser received); loss and jitter are the worse of the two directions.
+    """
+    def low(*values: Any) -> float:
+        found = [float(v) for v in values if v is not None]
+        return round(min(found), 1) if found else 0.0
+
+    def high(*values: Any) -> float | None:
+        found = [float(v) for v in values if v is not None]
+        return round(max(found), 4) if found else None
+
+    return {
+        "rtt_ms": browser.get("rtt_ms"),
+        "audio_kbps": low(browser.get("audio_up_kbps"), browser.get("audio_down_kbps")),
+        "video_kbps": low(browser.get("video_up_kbps"), browser.get("video_down_kbps")),
+        "up_kbps": browser.get("up_kbps"), "down_kbps": browser.get("down_kbps"),
+        "loss": high(server.get("loss"), browser.get("loss")),
+        "loss_up": server.get("loss"), "loss_down": browser.get("loss"),
+        "jitter_ms": high(server.get("jitter_ms"), browser.get("jitter_ms")),
+        "fps": browser.get("fps"), "width": browser.get("width"), "height": browser.get("height"),
+        "path": browser.get("path", "unknown"),
+    }

@@ -1,0 +1,120 @@
+"""The connection test: a real aiortc peer on the server, real Chromium with fake devices, the
+recommendation's thresholds, the result on the appointment and live on the worker's page, the
+cap on concurrent tests, and peers that always go away."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.async_api import expect
+
+from server.connection_test import THRESHOLDS, combine, recommend
+from server.edge import TESTS
+from conftest import eventually, login_in_browser, new_case
+from live_helpers import connect, guest, planned_soon, soon_form
+
+
+GOOD = {"audio_kbps": 40, "video_kbps": 150, "fps": 15, "loss": 0.0, "rtt_ms": 30}
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({}, "video"),
+    ({"video_kbps": 100, "fps": 10, "loss": 0.049, "rtt_ms": 399, "audio_kbps": 20}, "video"),
+    ({"video_kbps": 99}, "audio"),
+    ({"fps": 9}, "audio"),
+    ({"loss": 0.05}, "audio"),
+    ({"rtt_ms": 400}, "audio"),
+    ({"audio_kbps": 19}, "audio"),
+    ({"audio_kbps": 8, "video_kbps": 0, "fps": 0, "loss": 0.32, "rtt_ms": 1000}, "audio"),
+    ({"audio_kbps": 7.9}, "phone"),
+    ({"loss": 0.33}, "phone"),
+    ({"rtt_ms": 1500}, "phone"),
+])
+def test_recommendation_thresholds_at_their_edges(changes, expected):
+    assert recommend({**GOOD, **changes}) == expected
+
+
+@pytest.mark.parametrize("figures, expected", [({}, "phone"), ({"audio_kbps": 30}, "phone")])
+def test_recommendation_thresholds(figures, expected):
+    assert recommend(figures) == expected
+
+
+def test_thresholds_start_from_jitsi_and_combine_takes_the_worse_direction():
+    assert THRESHOLDS["audio_kbps"] == (8.0, 20.0) and THRESHOLDS["loss"] == (0.05, 0.10, 0.33)
+    assert THRESHOLDS["video_kbps"][0] == 60.0
+    figures = combine({"audio_up_kbps": 30, "audio_down_kbps": 25, "video_up_kbps": 300,
+                       "video_down_kbps": 120, "loss": 0.01, "jitter_ms": 3, "rtt_ms": 20,
+                       "path": "direct"}, {"loss": 0.07, "jitter_ms": 9})
+    assert figures["audio_kbps"] == 25 and figures["video_kbps"] == 120
+    assert figures["loss"] == 0.07 and figures["jitter_ms"] == 9
+
+
+async def test_busy_beyond_the_cap(make_proxima):
+    proxima = await make_proxima(test_peers_max=0)
+    anne, case, created, public_id = await planned_soon(proxima)
+    wire = await connect(proxima, await guest(proxima, created["link"]), f"{public_id}?purpose=test")
+    assert wire.inbox[-1]["state"] == "test"
+    await wire.send(type="test_offer", sdp="v=0\r\na=fingerprint:sha-256 00:11\r\n")
+    assert (await wire.expect("error"))["code"] == "busy"
+    # A test socket is not a participant: it cannot consent, chat or signal anyone.
+    await wire.send(type="chat", text="hello")
+    assert (await wire.expect("error"))["code"] == "unexpected"
+
+
+async def start_test_page(proxima, new_context, created):
+    person = await (await new_context(ignore_https_errors=True, locale="fr-FR",
+                                      viewport={"width": 360, "height": 740})).new_page()
+    await person.goto(created["link"])
+    await person.get_by_role("button", name="Tester ma connexion").click()
+    return person
+
+
+async def test_connection_test_end_to_end(proxima, new_context):
+    anne = await proxima.worker()
+    case = await new_case(anne)
+    created = await anne.json("POST", f"/api/cases/{case['id']}/appointments",
+                              soon_form(), status=201)
+    worker = await (await new_context(ignore_https_errors=True, locale="fr-FR")).new_page()
+    await login_in_browser(worker, proxima.url)
+    await worker.goto(proxima.url + f"/appointments/{created['appointment']['id']}/live")
+    await worker.get_by_label("Je suis dans un endroit calme").check()
+    await worker.get_by_label(re.compile("Personne ne peut entendre")).check()
+    await worker.get_by_role("button", name="Je suis prêt·e").click()
+
+    person = await start_test_page(proxima, new_context, created)
+    # The person sees themselves as the server received them.
+    await eventually(lambda: person.evaluate("document.getElementById('test-echo').videoWidth"),
+                     timeout=15)
+    await person.get_by_role("button", name="J'ai besoin d'aide").click()
+    await expect(worker.locator("#lobby-alert")).to_contain_text("besoin d'aide")
+    result = person.locator("#test-result")
+    await expect(result).to_have_attribute("data-recommendation", re.compile("video|audio|phone"),
+                                           timeout=40_000)
+    assert await result.get_attribute("data-path") == "direct"
+    await expect(worker.locator("#test-list li")).to_have_count(1)  # live, no reload
+
+    tests = await proxima.store.interviews.tests(created["appointment"]["id"])
+    [stored] = tests
+    f = stored["figures"]
+    assert 0 <= f["rtt_ms"] < 200
+    assert f["audio_kbps"] > 8 and f["video_kbps"] > 60 and f["up_kbps"] > 60 and f["down_kbps"] > 60
+    assert f["loss"] is not None and f["loss"] < 0.05
+    assert f["fps"] > 5 and f["width"] >= 160 and f["height"] >= 120
+    assert stored["recommendation"] == recommend(f) == "video"
+    assert stored["device"] and "127.0.0.1" not in json.dumps(stored)
+    record = (await anne.json("GET", f"/api/cases/{case['id']}"))["record"]
+    assert "test_done" in [e["kind"] for e in record] and "help_asked" in [e["kind"] for e in record]
+    await eventually(lambda: proxima.app[TESTS].peers.live == 0, timeout=5)
+
+
+async def test_a_page_closed_mid_test_leaves_no_peer(proxima, new_context):
+    anne, case, created, public_id = await planned_soon(proxima)
+    person = await start_test_page(proxima, new_context, created)
+    peers = proxima.app[TESTS].peers
+    await eventually(lambda: peers.live == 1, timeout=10)
+    await eventually(lambda: person.evaluate("document.getElementById('test-progress').value > 0.2"),
+                     timeout=15)
+    await person.close()
+    await eventually(lambda: peers.live == 0, timeout=30)
