@@ -7,7 +7,7 @@ plain recommendation go on the appointment, to the case record and, live, to the
 Cost: aiortc always decodes what it receives and re-encodes what it sends (about 19 % of a core
 for 640x480 at 30 fps here). The test page asks for 320x240 at 15 fps, a quarter of the pixels at
 half the rate, which is what makes several tests per core possible (measured by
-``tests/bench/peer_capacity.py``). A setting caps concurrent tests. Media never touches the disk.
+``tests/bench/test_peer_capacity.py``). A setting caps concurrent tests. Media never touches the disk.
 Peers are closed when a test ends, fails, times out, when the page goes away, and on shutdown.
 """
 

@@ -286,3 +286,52 @@ async def login_in_browser(page: Any, base_url: str, email: str = "anne@example.
     await page.get_by_label("Mot de passe").fill(password)
     await page.get_by_role("button", name="Se connecter").click()
     await page.wait_for_url(re.compile(r"/cases$"))
+
+
+# -- real coturn on loopback (../shared/RECIPES.md), and the test namespace's network tools ------
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+
+TURN_SECRET = "test-turn-secret"
+TURN_PORT = 3479
+
+
+@pytest.fixture(scope="session")
+def coturn(tmp_path_factory):
+    if shutil.which("turnserver") is None:
+        pytest.fail("coturn is not installed: `make test` installs it")
+    d = tmp_path_factory.mktemp("turn")
+    process = subprocess.Popen([
+        "turnserver", "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
+        f"--listening-port={TURN_PORT}", "--min-port=49160", "--max-port=49260",
+        "--use-auth-secret", f"--static-auth-secret={TURN_SECRET}", "--realm=proxima.test",
+        "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers", "--fingerprint",
+        f"--pidfile={d}/turn.pid", f"--userdb={d}/turndb", f"--log-file={d}/turn.log",
+        "--simple-log"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", TURN_PORT), timeout=0.5).close()
+            break
+        except OSError:
+            assert process.poll() is None, "coturn did not start"
+            assert time.monotonic() < deadline, "coturn did not listen in time"
+            time.sleep(0.1)
+    yield f"turn:127.0.0.1:{TURN_PORT}?transport=udp"
+    process.terminate()
+    process.wait(5)
+
+
+
+
+def only_loopback() -> bool:
+    """True inside the loopback-only network namespace that `make test` runs in."""
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    return [line.split(":")[1].strip() for line in links.splitlines()] == ["lo"]
+
+
+def nft(*commands: str) -> None:
+    for command in commands:
+        subprocess.run(["sh", "-c", "nft " + command], check=True)

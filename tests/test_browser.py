@@ -88,7 +88,7 @@ async def test_person_page_on_a_phone(proxima, new_context):
         .map(e => e.outerHTML)""")
     assert small == []
     await page.get_by_role("button", name=re.compile("Commencer la vérification|Lancer")).click()
-    await expect(page.get_by_role("status")).not_to_be_empty()
+    await expect(page.locator("#check-result")).not_to_be_empty()
     assert await page.locator("#preview").is_visible()
     width = await eventually(lambda: page.evaluate(
         "document.getElementById('preview').videoWidth"), timeout=10)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 
 import pytest
 from playwright.async_api import expect
 
 from server.connection_test import THRESHOLDS, combine, recommend
 from server.edge import TESTS
-from conftest import eventually, login_in_browser, new_case
+from conftest import TURN_SECRET, eventually, login_in_browser, new_case, nft, only_loopback
 from live_helpers import connect, guest, planned_soon, soon_form
 
 
@@ -118,3 +119,43 @@ async def test_a_page_closed_mid_test_leaves_no_peer(proxima, new_context):
                      timeout=15)
     await person.close()
     await eventually(lambda: peers.live == 0, timeout=30)
+
+
+async def test_forced_through_coturn_the_result_says_so(make_proxima, new_context, coturn):
+    proxima = await make_proxima(turn_urls=coturn, turn_secret=TURN_SECRET, relay_only=True)
+    anne, case, created, public_id = await planned_soon(proxima)
+    person = await start_test_page(proxima, new_context, created)
+    result = person.locator("#test-result")
+    await expect(result).to_have_attribute("data-recommendation", re.compile("video|audio|phone"),
+                                           timeout=40_000)
+    assert await result.get_attribute("data-path") == "turn-udp"
+    [stored] = await proxima.store.interviews.tests(created["appointment"]["id"])
+    assert stored["figures"]["path"] == "turn-udp"
+
+
+@pytest.fixture
+def weak_network():
+    """About 300 kbit/s on loopback (tc tbf) and 5 % random UDP loss (nft), in the namespace."""
+    if not only_loopback():
+        pytest.skip("needs the loopback-only network namespace that `make test` runs in")
+    # tbf drops packets larger than its burst: loopback's 64 KiB MTU would starve TCP.
+    subprocess.run(["ip", "link", "set", "lo", "mtu", "1500"], check=True)
+    subprocess.run(["tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", "300kbit",
+                    "burst", "32kbit", "latency", "400ms"], check=True)
+    nft("add table inet proxima_weak",
+        "add chain inet proxima_weak in '{ type filter hook input priority 0; }'",
+        "add rule inet proxima_weak in meta l4proto udp numgen random mod 100 '<' 5 drop")
+    yield
+    nft("delete table inet proxima_weak")
+    subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"], check=True)
+    subprocess.run(["ip", "link", "set", "lo", "mtu", "65536"], check=True)
+
+
+async def test_a_weak_network_gets_sound_only_or_phone(proxima, new_context, weak_network):
+    anne, case, created, public_id = await planned_soon(proxima)
+    person = await start_test_page(proxima, new_context, created)
+    result = person.locator("#test-result")
+    await expect(result).to_have_attribute("data-recommendation", re.compile("audio|phone"),
+                                           timeout=60_000)
+    [stored] = await proxima.store.interviews.tests(created["appointment"]["id"])
+    assert stored["recommendation"] in ("audio", "phone")

@@ -5,26 +5,14 @@ pages switch to the phone, with the numbers each side needs, and the switch is l
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 from playwright.async_api import expect
 
-from conftest import eventually, login_in_browser, new_case
+from conftest import eventually, login_in_browser, new_case, nft, only_loopback
 from live_helpers import soon_form
 
 FRAMES = "Number(document.getElementById('quality').dataset.framesDecoded || 0)"
-
-
-def only_loopback() -> bool:
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    return [line.split(":")[1].strip() for line in links.splitlines()] == ["lo"]
-
-
-def nft(*commands: str) -> None:
-    for command in commands:
-        subprocess.run(["sh", "-c", "nft " + command],
-                       check=True)
 
 
 @pytest.fixture

@@ -4,12 +4,8 @@ a relay-only call that connects through it, and an expired credential refused.""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import subprocess
 import time
 
-import pytest
 from aiortc import (RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription)
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.mediastreams import VideoStreamTrack
@@ -17,34 +13,7 @@ from aiortc.mediastreams import VideoStreamTrack
 from server.turn import turn_credentials
 from live_helpers import in_call
 
-SECRET = "test-turn-secret"
-PORT = 3479
-
-
-@pytest.fixture(scope="module")
-def coturn(tmp_path_factory):
-    if shutil.which("turnserver") is None:
-        pytest.fail("coturn is not installed: `make test` installs it")
-    d = tmp_path_factory.mktemp("turn")
-    process = subprocess.Popen([
-        "turnserver", "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-        f"--listening-port={PORT}", "--min-port=49160", "--max-port=49260",
-        "--use-auth-secret", f"--static-auth-secret={SECRET}", "--realm=proxima.test",
-        "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers", "--fingerprint",
-        f"--pidfile={d}/turn.pid", f"--userdb={d}/turndb", f"--log-file={d}/turn.log",
-        "--simple-log"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", PORT), timeout=0.5).close()
-            break
-        except OSError:
-            assert process.poll() is None, "coturn did not start"
-            assert time.monotonic() < deadline, "coturn did not listen in time"
-            time.sleep(0.1)
-    yield f"turn:127.0.0.1:{PORT}?transport=udp"
-    process.terminate()
-    process.wait(5)
+from conftest import TURN_SECRET as SECRET
 
 
 def relay_config(ice_servers):

@@ -106,6 +106,7 @@ async def appointment_page(request: web.Request) -> web.Response:
                  appointment=appointment, invitation=invitation,
                  state=invitation.state(clock.now()) if invitation else None,
                  browsers=browsers, messages=await store.outbox.listing(None, appointment.id),
+                 tests=await store.interviews.tests(appointment.id),
                  local_date=local.strftime("%Y-%m-%d"), local_time=local.strftime("%H:%M"))
 
 
