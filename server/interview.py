@@ -257,6 +257,12 @@ class InterviewService:
         guest_part = dataclasses.replace(part, id=msg.participant, role="person",
                                          name=waiting[msg.participant].get("name", ""))
         self._log_join(session, guest_part, device=waiting[msg.participant].get("device", ""))
+        tests = [t for t in await self.store.interviews.tests(part.appointment.id)
+                 if t["participant"] == msg.participant]
+        if tests:
+            session.log["test_result"] = {"at": tests[-1]["at"],
+                                          "recommendation": tests[-1]["recommendation"],
+                                          "figures": tests[-1]["figures"]}
         session.log.setdefault("consents", []).extend(
             c.public() for c in await self.store.interviews.consents(part.appointment.id)
             if f"g:{c.guest_browser_id}" == msg.participant
@@ -457,9 +463,12 @@ class InterviewService:
         consent = await self._consent_of(part)
         assert consent is not None and part.guest is not None
         since = self.bus.waiting(part.room).get(part.id, {}).get("since", _now())
+        tests = [t for t in await self.store.interviews.tests(part.appointment.id)
+                 if t["participant"] == part.id]
         self.bus.set_waiting(part.room, part.id, {
             "since": since, "name": part.name, "browser": part.guest.browser,
             "device": part.guest.device,
+            "test": tests[-1]["recommendation"] if tests else None,
             "consent": {"modality": consent.modality, "audio_fallback": consent.audio_fallback,
                         "others_present": consent.others_present, "others": consent.others}})
         worker_present = f"w:{part.host.id}" in self.bus.present(part.room)

@@ -109,6 +109,17 @@ async def test_connection_test_end_to_end(proxima, new_context):
     assert "test_done" in [e["kind"] for e in record] and "help_asked" in [e["kind"] for e in record]
     await eventually(lambda: proxima.app[TESTS].peers.live == 0, timeout=5)
 
+    # The worker sees the result beside the person waiting, and it goes into the session log.
+    await person.get_by_label("Je suis d'accord pour que ces personnes soient là").check()
+    await person.get_by_role("button", name="J'accepte : aller dans la salle d'attente").click()
+    await expect(worker.locator("#lobby-list")).to_contain_text("la vidéo marchera bien")
+    await worker.get_by_role("button", name=re.compile(r"Faire entrer")).click()
+    await worker.get_by_role("button", name="Terminer l'entretien").click()
+    await expect(worker.get_by_role("heading", name="Après l'entretien")).to_be_visible()
+    record = (await anne.json("GET", f"/api/cases/{case['id']}"))["record"]
+    [log] = [e["data"] for e in record if e["kind"] == "session_log"]
+    assert log["test_result"]["recommendation"] == "video"
+
 
 async def test_a_page_closed_mid_test_leaves_no_peer(proxima, new_context):
     anne, case, created, public_id = await planned_soon(proxima)

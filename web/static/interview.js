@@ -198,7 +198,8 @@
                 text('t-consent-' + c.modality),
                 c.others_present ? text('t-others', {others: c.others || '?'}) : text('t-alone'),
                 text('t-since', {time: new Date(w.since).toLocaleTimeString()}),
-            ].join(' · ');
+                w.test ? text('t-rec-' + w.test) : '',
+            ].filter(Boolean).join(' · ');
             const admit = li.querySelector('.admit');
             admit.textContent = text('t-admit', {device: device});
             admit.addEventListener('click', () => send({type: 'admit', participant: w.id}));
