@@ -121,3 +121,17 @@ async def in_call(proxima: Any, **form: Any) -> dict[str, Any]:
             "person": person, "worker": worker,
             "to_worker": (await person.expect("admitted"))["peer"],
             "to_person": (await worker.expect("admitted"))["peer"]}
+
+
+async def worker_ready(proxima: Any, new_context: Any, appointment_id: int) -> Any:
+    """A worker's page, logged in, on the interview page, readiness checklist ticked."""
+    import re
+
+    from conftest import login_in_browser
+    page = await (await new_context(ignore_https_errors=True, locale="fr-FR")).new_page()
+    await login_in_browser(page, proxima.url)
+    await page.goto(proxima.url + f"/appointments/{appointment_id}/live")
+    await page.get_by_label("Je suis dans un endroit calme").check()
+    await page.get_by_label(re.compile("Personne ne peut entendre")).check()
+    await page.get_by_role("button", name="Je suis prêt·e").click()
+    return page

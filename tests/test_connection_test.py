@@ -13,8 +13,8 @@ from playwright.async_api import expect
 
 from server.connection_test import THRESHOLDS, combine, recommend
 from server.edge import TESTS
-from conftest import TURN_SECRET, eventually, login_in_browser, new_case, nft, only_loopback
-from live_helpers import connect, guest, planned_soon, soon_form
+from conftest import TURN_SECRET, eventually, new_case, nft, only_loopback
+from live_helpers import worker_ready, connect, guest, planned_soon, soon_form
 
 
 GOOD = {"audio_kbps": 40, "video_kbps": 150, "fps": 15, "loss": 0.0, "rtt_ms": 30}
@@ -77,12 +77,7 @@ async def test_connection_test_end_to_end(proxima, new_context):
     case = await new_case(anne)
     created = await anne.json("POST", f"/api/cases/{case['id']}/appointments",
                               soon_form(), status=201)
-    worker = await (await new_context(ignore_https_errors=True, locale="fr-FR")).new_page()
-    await login_in_browser(worker, proxima.url)
-    await worker.goto(proxima.url + f"/appointments/{created['appointment']['id']}/live")
-    await worker.get_by_label("Je suis dans un endroit calme").check()
-    await worker.get_by_label(re.compile("Personne ne peut entendre")).check()
-    await worker.get_by_role("button", name="Je suis prêt·e").click()
+    worker = await worker_ready(proxima, new_context, created["appointment"]["id"])
 
     person = await start_test_page(proxima, new_context, created)
     # The person sees themselves as the server received them.

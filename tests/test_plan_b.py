@@ -9,8 +9,8 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from conftest import eventually, login_in_browser, new_case, nft, only_loopback
-from live_helpers import soon_form
+from conftest import eventually, new_case, nft, only_loopback
+from live_helpers import worker_ready, soon_form
 
 FRAMES = "Number(document.getElementById('quality').dataset.framesDecoded || 0)"
 
@@ -42,12 +42,7 @@ async def test_connection_lost_continues_by_phone(make_proxima, new_context, cut
     case = await new_case(anne)
     created = await anne.json("POST", f"/api/cases/{case['id']}/appointments",
                               soon_form(attendees=[]), status=201)
-    worker = await (await new_context(ignore_https_errors=True, locale="fr-FR")).new_page()
-    await login_in_browser(worker, proxima.url)
-    await worker.goto(proxima.url + f"/appointments/{created['appointment']['id']}/live")
-    await worker.get_by_label("Je suis dans un endroit calme").check()
-    await worker.get_by_label(re.compile("Personne ne peut entendre")).check()
-    await worker.get_by_role("button", name="Je suis prêt·e").click()
+    worker = await worker_ready(proxima, new_context, created["appointment"]["id"])
     person = await (await new_context(ignore_https_errors=True, locale="fr-FR")).new_page()
     await person.goto(created["link"])
     await person.get_by_role("button", name="J'accepte : aller dans la salle d'attente").click()

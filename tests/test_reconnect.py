@@ -8,8 +8,8 @@ import re
 
 from playwright.async_api import expect
 
-from conftest import login_in_browser, eventually, new_case
-from live_helpers import soon_form
+from conftest import eventually, new_case
+from live_helpers import soon_form, worker_ready
 
 FRAMES = "Number(document.getElementById('quality').dataset.framesDecoded || 0)"
 
@@ -20,14 +20,8 @@ async def test_server_restart_mid_call(proxima, new_context):
     created = await anne.json("POST", f"/api/cases/{case['id']}/appointments", soon_form(),
                               status=201)
     dialogs = []
-    worker_ctx = await new_context(ignore_https_errors=True, locale="fr-FR")
-    worker = await worker_ctx.new_page()
+    worker = await worker_ready(proxima, new_context, created["appointment"]["id"])
     worker.on("dialog", lambda d: dialogs.append(d.message))
-    await login_in_browser(worker, proxima.url)
-    await worker.goto(proxima.url + f"/appointments/{created['appointment']['id']}/live")
-    await worker.get_by_label("Je suis dans un endroit calme").check()
-    await worker.get_by_label(re.compile("Personne ne peut entendre")).check()
-    await worker.get_by_role("button", name="Je suis prêt·e").click()
 
     person_ctx = await new_context(ignore_https_errors=True, locale="fr-FR")
     person = await person_ctx.new_page()
