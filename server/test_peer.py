@@ -33,6 +33,7 @@ from .turn import ice_servers
 log = logging.getLogger("proxima.test_peer")
 
 TEST_MAX_SECONDS = 45.0
+HELP_INTERVAL = 30.0  # one help alert per test page every 30 s
 CLOCK_RATES = {"audio": 48_000, "video": 90_000}
 
 
@@ -81,6 +82,9 @@ class TestPeers:
             await self.close(key)
             raise Refused("bad_offer", f"the offer cannot be answered: {type(exc).__name__}")
         return pc.localDescription.sdp
+
+    def running(self, key: str) -> bool:
+        return key in self._peers
 
     async def candidate(self, key: str, init: dict[str, Any]) -> None:
         peer = self._peers.get(key)
@@ -139,6 +143,7 @@ class ConnectionTests:
         self.bus = bus
         self.peers = peers
         self.config = peers.config
+        self._last_help: dict[str, float] = {}
 
     async def join(self, part: Participant, connection: Connection, resume: bool) -> None:
         """A test page's hello: the ICE servers to use, nothing about anyone else."""
@@ -163,6 +168,10 @@ class ConnectionTests:
         elif isinstance(msg, p.TestDone):
             await self._done(part, msg)
         elif isinstance(msg, p.Help):
+            now = asyncio.get_running_loop().time()
+            if now - self._last_help.get(part.id, -HELP_INTERVAL) < HELP_INTERVAL:
+                raise Refused("too_soon", "help was asked a moment ago")
+            self._last_help[part.id] = now
             worker = f"w:{part.host.id}"
             present = worker in self.bus.present(part.room)
             assert part.guest is not None
@@ -178,6 +187,8 @@ class ConnectionTests:
 
     async def _done(self, part: Participant, msg: p.TestDone) -> None:
         assert part.guest is not None
+        if not self.peers.running(part.id):
+            raise Refused("no_test", "no test is running")
         server = await self.peers.measure(part.id)
         await self.peers.close(part.id)
         figures = combine({k: v for k, v in msg.figures.items() if isinstance(v, (int, float, str))

@@ -59,6 +59,13 @@ async def test_busy_beyond_the_cap(make_proxima):
     assert wire.inbox[-1]["state"] == "test"
     await wire.send(type="test_offer", sdp="v=0\r\na=fingerprint:sha-256 00:11\r\n")
     assert (await wire.expect("error"))["code"] == "busy"
+    # No result without a test running; help alerts are not a flood.
+    await wire.send(type="test_done", figures={"rtt_ms": 1})
+    assert (await wire.expect("error"))["code"] == "no_test"
+    await wire.send(type="help")
+    assert (await wire.expect("help_alert"))["worker_present"] is False
+    await wire.send(type="help")
+    assert (await wire.expect("error"))["code"] == "too_soon"
     # A test socket is not a participant: it cannot consent, chat or signal anyone.
     await wire.send(type="chat", text="hello")
     assert (await wire.expect("error"))["code"] == "unexpected"
