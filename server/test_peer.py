@@ -4,10 +4,13 @@ The browser offers its camera and microphone; the server answers and returns wha
 the person sees and hears themselves as their worker will. Both ends measure; the result and a
 plain recommendation go on the appointment, to the case record and, live, to the worker.
 
-Cost: aiortc always decodes what it receives and re-encodes what it sends (about 19 % of a core
-for 640x480 at 30 fps here). The test page asks for 320x240 at 15 fps, a quarter of the pixels at
-half the rate, which is what makes several tests per core possible (measured by
-``tests/bench/test_peer_capacity.py``). A setting caps concurrent tests. Media never touches the disk.
+Cost: aiortc always decodes what it receives and re-encodes what it sends. The test page asks for
+320x240 at 15 fps, and aiortc's per-frame audio level (a Python loop over every sample) is replaced
+by a numpy one below. Measured by ``tests/bench/test_peer_capacity.py`` on this 2-core machine:
+about 20 % of a core for one test, 12.6 % per test with 8 at once, all 8 echoed at full rate
+(15 fps, 50 audio frames/s, no loss) by one process using one core. Beyond that one process is
+limited by Python's GIL; the cap is the ``test_peers_max`` setting (8). Media never touches the
+disk.
 Peers are closed when a test ends, fails, times out, when the page goes away, and on shutdown.
 """
 
@@ -17,8 +20,11 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 from typing import Any
 
+import aiortc.rtp
+import numpy as np
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
@@ -31,6 +37,25 @@ from .settings import Config
 from .turn import ice_servers
 
 log = logging.getLogger("proxima.test_peer")
+
+
+def audio_level_dbov(frame: Any) -> int:
+    """RFC 6465 audio level of a frame, as aiortc computes it, with numpy instead of a Python loop.
+
+    aiortc computes this for every audio frame it sends, sample by sample in Python; profiled at
+    about a fifth of a core per echoed test (tests/bench/test_peer_capacity.py). Same result
+    (tests/test_connection_test.py checks it against aiortc's own function).
+    """
+    # int64 squares and a plain sum: no BLAS call (OpenBLAS threads would spin for a dot product).
+    samples = np.frombuffer(bytes(frame.planes[0]), dtype=np.int16).astype(np.int64)
+    rms = (int(np.square(samples).sum()) / (frame.samples * 32767 * 32767)) ** 0.5
+    if rms <= 0:
+        return -127
+    return round(min(max(20 * math.log10(rms), -127), 0))
+
+
+_aiortc_audio_level = aiortc.rtp.compute_audio_level_dbov
+aiortc.rtp.compute_audio_level_dbov = audio_level_dbov  # used by RTCRtpSender for each frame
 
 TEST_MAX_SECONDS = 45.0
 HELP_INTERVAL = 30.0  # one help alert per test page every 30 s

@@ -37,6 +37,21 @@ def test_recommendation_thresholds_at_their_edges(changes, expected):
     assert recommend({**GOOD, **changes}) == expected
 
 
+def test_fast_audio_level_matches_aiortc():
+    import random
+    import av
+    from server import test_peer
+    rng = random.Random(7)
+    for amplitude in (0, 1, 300, 10_000, 32_767):
+        for layout in ("mono", "stereo"):
+            frame = av.AudioFrame(format="s16", layout=layout, samples=960)
+            channels = 1 if layout == "mono" else 2
+            data = b"".join(rng.randint(-amplitude, amplitude).to_bytes(2, "little", signed=True)
+                            for _ in range(960 * channels))
+            frame.planes[0].update(data)
+            assert test_peer.audio_level_dbov(frame) == test_peer._aiortc_audio_level(frame)
+
+
 @pytest.mark.parametrize("figures, expected", [({}, "phone"), ({"audio_kbps": 30}, "phone")])
 def test_recommendation_thresholds(figures, expected):
     assert recommend(figures) == expected
