@@ -270,6 +270,14 @@ class InterviewService:
         await self.store.interviews.save(session)
         self.bus.clear_waiting(part.room, msg.participant)
         mode = self._mode(session)
+        if consent["modality"] == "phone":
+            # The person chose a phone call: letting them in means calling them.
+            if mode != "phone":
+                self._timeline(session, "phone", guest_part, "consent")
+                await self.store.interviews.save(session)
+            self._send_phone(part, {part.id, msg.participant}, "consent")
+            await self._tell_worker_lobby(part)
+            return
         self.send(part.room, msg.participant, p.Admitted(
             peer=part.id, peer_name=part.host.first_name, polite=True, modality=mode))
         self.send(part.room, part.id, p.Admitted(
@@ -331,11 +339,15 @@ class InterviewService:
             self._timeline(session, "phone", part, msg.reason or "asked")
             self._incident(session, part, "phone_fallback")
         await self.store.interviews.save(session)
+        self._send_phone(part, members, msg.reason)
+
+    def _send_phone(self, part: Participant, members: set[str], reason: str) -> None:
+        """Tell everyone in the call that it continues by phone, with the numbers each needs."""
         mobile = part.case.mobile
         digits = "".join(ch for ch in mobile if ch.isdigit())
         common = dict(worker_phone=part.appointment.incident_phone,
                       service_phone=self.config.service_phone, person_phone_end=digits[-2:],
-                      plan_b=part.appointment.plan_b, reason=msg.reason)
+                      plan_b=part.appointment.plan_b, reason=reason)
         for member in members:
             is_worker = member.startswith("w:")
             self.send(part.room, member, p.Phone(person_phone=mobile if is_worker else "",

@@ -231,3 +231,16 @@ async def test_a_phone_interview_uses_the_same_console(proxima):
     assert [t["mode"] for t in log["timeline"]] == ["phone"]
     assert log["end_reason"] == "phone_finished"
     assert list(log["participants"]) == [worker.inbox[0]["id"]]
+
+
+async def test_a_person_who_chose_the_phone_is_called(proxima):
+    anne, case, created, public_id = await planned_soon(proxima)
+    person = await connect(proxima, await guest(proxima, created["link"]), public_id)
+    await consent(person, modality="phone")
+    worker = await connect(proxima, anne, public_id)
+    entry = (await worker.expect("lobby"))["waiting"][0]
+    assert entry["consent"]["modality"] == "phone"
+    await worker.send(type="admit", participant=entry["id"])
+    assert (await worker.expect("phone"))["person_phone"] == "06 12 34 56 78"
+    assert (await person.expect("phone"))["person_phone_end"] == "78"
+    assert all(m["type"] != "admitted" for m in person.inbox)
