@@ -113,6 +113,31 @@ class Proxima:
         return client
 
 
+def loopback_config(tmp: Path, cert_dir: Path, **overrides: Any) -> settings.Config:
+    """Settings for a Proxima on a free loopback port, with quick job timers for tests."""
+    port = free_port()
+    values = dict(
+        host="127.0.0.1", port=port, public_url=f"https://127.0.0.1:{port}",
+        data_dir=str(tmp / f"data-{port}"), cert_file=str(cert_dir / "server.pem"),
+        key_file=str(cert_dir / "server-key.pem"), ca_file=str(cert_dir / "ca.pem"),
+        outbox_interval_seconds=0.2, outbox_retry_seconds=0.3, login_delay_seconds=1.0)
+    values.update(overrides)
+    return settings.load(environ={}).replace(**values)
+
+
+async def serve_https(config: settings.Config, cert_dir: Path,
+                      ) -> tuple[web.Application, web.AppRunner]:
+    """The real app behind TLS on ``config.port``, as ``proxima serve`` runs it."""
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log_class=AccessLogger,
+                           access_log=logging.getLogger("aiohttp.access"))
+    await runner.setup()
+    server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ssl.load_cert_chain(cert_dir / "server.pem", cert_dir / "server-key.pem")
+    await web.TCPSite(runner, "127.0.0.1", config.port, ssl_context=server_ssl).start()
+    return app, runner
+
+
 @pytest.fixture
 async def make_proxima(tmp_path: Path, cert_dir: Path) -> AsyncIterator[Any]:
     """Start Proximas over HTTPS on loopback with the given settings."""
@@ -120,25 +145,12 @@ async def make_proxima(tmp_path: Path, cert_dir: Path) -> AsyncIterator[Any]:
     started: list[Proxima] = []
 
     async def serve(config: settings.Config) -> tuple[web.Application, web.AppRunner]:
-        app = create_app(config)
-        runner = web.AppRunner(app, access_log_class=AccessLogger,
-                               access_log=logging.getLogger("aiohttp.access"))
-        await runner.setup()
-        server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        server_ssl.load_cert_chain(cert_dir / "server.pem", cert_dir / "server-key.pem")
-        await web.TCPSite(runner, "127.0.0.1", config.port, ssl_context=server_ssl).start()
+        app, runner = await serve_https(config, cert_dir)
         runners.append(runner)
         return app, runner
 
     async def start(**overrides: Any) -> Proxima:
-        port = free_port()
-        values = dict(
-            host="127.0.0.1", port=port, public_url=f"https://127.0.0.1:{port}",
-            data_dir=str(tmp_path / f"data-{port}"), cert_file=str(cert_dir / "server.pem"),
-            key_file=str(cert_dir / "server-key.pem"), ca_file=str(cert_dir / "ca.pem"),
-            outbox_interval_seconds=0.2, outbox_retry_seconds=0.3, login_delay_seconds=1.0)
-        values.update(overrides)
-        config = settings.load(environ={}).replace(**values)
+        config = loopback_config(tmp_path, cert_dir, **overrides)
         app, runner = await serve(config)
         client_ssl = ssl.create_default_context(cafile=str(cert_dir / "ca.pem"))
         proxima = Proxima(config.public_url, app, client_ssl)

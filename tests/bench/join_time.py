@@ -39,7 +39,6 @@ import datetime as dt
 import json
 import logging
 import math
-import socket
 import ssl
 import statistics
 import sys
@@ -54,13 +53,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import aiohttp
 from aiohttp import web
-from conftest import CHROMIUM_ARGS  # the suite's browser arguments, kept in step
+from conftest import CHROMIUM_ARGS, free_port, loopback_config, serve_https  # as the suite does
 from playwright.async_api import async_playwright
 
-from server import accounts, passwords, settings
-from server.app import create_app
+from server import accounts, passwords
 from server.certs import make_dev_certs
-from server.edge import STORE, AccessLogger
+from server.edge import STORE
 
 EMAIL = "bench@example.org"
 PASSWORD = "worker-password-for-the-bench"
@@ -172,32 +170,14 @@ window.__go = () => {
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # -- Proxima, started in-process as tests/conftest.py does ----------------------------------------
 
 async def start_proxima(tmp: Path) -> tuple[str, web.Application, web.AppRunner, ssl.SSLContext]:
     cert_dir = tmp / "certs"
     cert_dir.mkdir()
     make_dev_certs(cert_dir)
-    port = free_port()
-    values = {
-        "host": "127.0.0.1", "port": port, "public_url": f"https://127.0.0.1:{port}",
-        "data_dir": str(tmp / "data"), "cert_file": str(cert_dir / "server.pem"),
-        "key_file": str(cert_dir / "server-key.pem"), "ca_file": str(cert_dir / "ca.pem"),
-        "outbox_interval_seconds": 0.2, "outbox_retry_seconds": 0.3, "login_delay_seconds": 1.0}
-    config = settings.load(environ={}).replace(**values)
-    app = create_app(config)
-    runner = web.AppRunner(app, access_log_class=AccessLogger,
-                           access_log=logging.getLogger("aiohttp.access"))
-    await runner.setup()
-    server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_ssl.load_cert_chain(cert_dir / "server.pem", cert_dir / "server-key.pem")
-    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=server_ssl).start()
+    config = loopback_config(tmp, cert_dir)
+    app, runner = await serve_https(config, cert_dir)
     client_ssl = ssl.create_default_context(cafile=str(cert_dir / "ca.pem"))
     return config.public_url, app, runner, client_ssl
 
