@@ -15,10 +15,15 @@ from typing import Any
 
 @dataclasses.dataclass
 class Connection:
-    """One WebSocket of one participant: the queue its writer drains."""
+    """One WebSocket of one participant: the queue its writer drains.
+
+    Items are frames (text); None closes the socket (replaced, declined); a (code, reason) pair
+    closes it with that code, once everything before it is sent.
+    """
 
     participant: str
-    queue: asyncio.Queue[str | None] = dataclasses.field(default_factory=lambda: asyncio.Queue(256))
+    queue: asyncio.Queue[str | tuple[int, bytes] | None] = dataclasses.field(
+        default_factory=lambda: asyncio.Queue(256))
 
 
 class LiveBus:

@@ -106,9 +106,16 @@ async def _run(request: web.Request, ws: web.WebSocketResponse, part: Participan
         return ws
 
     connection = Connection(part.id)
+
+    def reply(code: str, message: str) -> None:
+        """An error to this participant, through its writer (one sender per socket)."""
+        with contextlib.suppress(asyncio.QueueFull):
+            connection.queue.put_nowait(p.dump(p.Error(code=code, message=tr.gettext(message))))
+
     writer = asyncio.create_task(_write(ws, connection))
     bucket = TokenBucket(RATE, BURST)
     refused = 0
+    closing: tuple[int, bytes] | None = None
     try:
         await service.join(part, connection, resume=hello.resume)
         async for frame in ws:
@@ -117,24 +124,31 @@ async def _run(request: web.Request, ws: web.WebSocketResponse, part: Participan
             if not bucket.take():
                 refused += 1
                 if refused > MAX_REFUSED_IN_A_ROW:
-                    await ws.close(code=1008, message=b"rate limit")
+                    closing = (1008, b"rate limit")
                     break
-                await error("rate_limited", N_("Too many messages. Please slow down."))
+                reply("rate_limited", N_("Too many messages. Please slow down."))
                 continue
             refused = 0
             if frame.type == WSMsgType.BINARY:
-                await error("text_only", N_("Messages are JSON text."))
+                reply("text_only", N_("Messages are JSON text."))
                 continue
             try:
                 await service.handle(part, p.parse(frame.data))
-            except p.ProtocolError as exc:
-                await error(exc.code, exc.message)
-            except Refused as exc:
-                await error(exc.code, exc.message)
+            except (p.ProtocolError, Refused) as exc:
+                reply(exc.code, exc.message)
+            except Exception:  # noqa: BLE001 - one bad message must not end the interview
+                log.exception("signalling message from %s failed", part.id)
+                reply("internal", N_("Something went wrong on our side. Please try again."))
     finally:
+        if closing is not None:  # let the writer send what is queued, then close with the code
+            with contextlib.suppress(asyncio.QueueFull, asyncio.TimeoutError):
+                connection.queue.put_nowait(closing)
+                await asyncio.wait_for(asyncio.shield(writer), 5)
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await writer
+        if closing is not None and not ws.closed:
+            await ws.close(code=closing[0], message=closing[1])
         await service.leave(part, connection)
     if ws.close_code == 1009:
         log.info("signalling closed: message too large")
@@ -145,8 +159,9 @@ async def _write(ws: web.WebSocketResponse, connection: Connection) -> None:
     """Drain the connection's queue into the socket; None closes it (replaced or declined)."""
     while True:
         text = await connection.queue.get()
-        if text is None:
-            await ws.close(code=4001, message=b"closed by the server")
+        if text is None or isinstance(text, tuple):
+            code, why = text or (4001, b"closed by the server")
+            await ws.close(code=code, message=why)
             return
         try:
             await ws.send_str(text)
