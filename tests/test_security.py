@@ -8,7 +8,7 @@ import re
 
 from aiohttp import web
 
-from server.edge import CSP
+from server.edge import CONFIG, CSP
 from conftest import appointment_form, new_case
 
 
@@ -228,3 +228,19 @@ async def test_malformed_input_gets_a_clear_error(proxima):
     assert r.status == 413
     assert (await proxima.store.appointments.for_case(case["id"])) == []
     assert isinstance(proxima.app, web.Application)
+
+
+async def test_personal_data_is_encrypted_at_rest(proxima):
+    anne = await proxima.worker()
+    case = await new_case(anne, accessibility="Malentendante, préfère l'écrit")
+    created = await anne.json("POST", f"/api/cases/{case['id']}/appointments",
+                              appointment_form(), status=201)
+    await anne.json("GET", f"/api/appointments/{created['appointment']['id']}")
+    await proxima.store.db.run(lambda c: c.execute("PRAGMA wal_checkpoint(FULL)"))
+    data_dir = proxima.app[CONFIG].data_path
+    stored = b"".join(p.read_bytes() for p in data_dir.glob("proxima.sqlite3*"))
+    assert len(stored) > 10_000
+    token = created["link"].rsplit("/", 1)[1]
+    for secret in ("Fatou", "fatou@example.net", "06 12 34 56 78", "DOS-2026-0042", "Malentendante",
+                   "logement", "Paul Durand", "imposition", token):
+        assert secret.encode() not in stored, secret
