@@ -26,6 +26,7 @@ from .livebus import Connection, LiveBus
 from .models import Appointment, Case, ConsentRecord, GuestBrowser, InterviewSession, Worker
 from .repositories import Store
 from .settings import Config
+from .turn import ice_servers, relay_only
 
 log = logging.getLogger("proxima.interview")
 
@@ -118,9 +119,7 @@ class InterviewService:
 
         Attaching under the room's lock makes ``welcome`` the first message it receives."""
         async with self._locks[part.room]:
-            replaced = self.bus.attach(part.room, connection)
-            if replaced is not None:
-                replaced.queue.put_nowait(None)  # a newer connection of the same participant
+            self.bus.attach(part.room, connection)
             await self._join(part, resume)
 
     async def _join(self, part: Participant, resume: bool) -> None:
@@ -136,10 +135,10 @@ class InterviewService:
             state = "waiting"
         else:
             state = "consent"
-        from .turn import ice_servers
         self.send(part.room, part.id, p.Welcome(
             id=part.id, role=part.role, name=part.name, ice_servers=ice_servers(self.config),
-            relay_only=self.config.relay_only and bool(self.config.turn_urls), state=state, session=self._session_view(session)))
+            relay_only=relay_only(self.config), state=state,
+            session=self._session_view(session)))
         if session is not None and in_call:
             self._log_join(session, part)
             if resume:

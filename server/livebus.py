@@ -34,12 +34,13 @@ class LiveBus:
         self._waiting: dict[str, dict[str, dict[str, Any]]] = {}
 
     # presence
-    def attach(self, room: str, connection: Connection) -> Connection | None:
-        """Register a connection; returns the one it replaces (same participant), if any."""
+    def attach(self, room: str, connection: Connection) -> None:
+        """Register a connection; an older one of the same participant is asked to close."""
         members = self._rooms.setdefault(room, {})
         old = members.get(connection.participant)
         members[connection.participant] = connection
-        return old
+        if old is not None:
+            _close(old)
 
     def detach(self, room: str, connection: Connection) -> bool:
         """Forget a connection; False when a newer one of the same participant took its place."""
@@ -73,7 +74,7 @@ class LiveBus:
         """Ask a participant's connection to close."""
         connection = self._rooms.get(room, {}).get(participant)
         if connection is not None:
-            connection.queue.put_nowait(None)
+            _close(connection)
 
     # waiting room
     def set_waiting(self, room: str, participant: str, info: dict[str, Any]) -> None:
@@ -87,3 +88,13 @@ class LiveBus:
 
     def waiting(self, room: str) -> dict[str, dict[str, Any]]:
         return dict(self._waiting.get(room, {}))
+
+
+def _close(connection: Connection) -> None:
+    """Queue the close; a connection too far behind loses its backlog, not its close."""
+    while True:
+        try:
+            connection.queue.put_nowait(None)
+            return
+        except asyncio.QueueFull:
+            connection.queue.get_nowait()

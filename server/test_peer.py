@@ -34,7 +34,7 @@ from .interview import Participant, Refused
 from .livebus import Connection, LiveBus
 from .repositories import Store
 from .settings import Config
-from .turn import ice_servers
+from .turn import ice_servers, relay_only
 
 log = logging.getLogger("proxima.test_peer")
 
@@ -172,12 +172,10 @@ class ConnectionTests:
 
     async def join(self, part: Participant, connection: Connection, resume: bool) -> None:
         """A test page's hello: the ICE servers to use, nothing about anyone else."""
-        replaced = self.bus.attach(part.room, connection)
-        if replaced is not None:
-            replaced.queue.put_nowait(None)
+        self.bus.attach(part.room, connection)
         self._send(part, part.id, p.Welcome(
             id=part.id, role=part.role, name=part.name, ice_servers=ice_servers(self.config),
-            relay_only=self.config.relay_only and bool(self.config.turn_urls), state="test"))
+            relay_only=relay_only(self.config), state="test"))
 
     def _send(self, part: Participant, to: str, msg: p.Message) -> bool:
         return self.bus.deliver(part.room, to, p.dump(msg))

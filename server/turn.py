@@ -40,3 +40,8 @@ def ice_servers(config: Config) -> list[dict[str, Any]]:
         servers.append({"urls": _urls(config.turn_urls), "username": username,
                         "credential": credential})
     return servers
+
+
+def relay_only(config: Config) -> bool:
+    """Whether clients must use only the TURN relay (it needs a TURN server to relay through)."""
+    return config.relay_only and bool(config.turn_urls)
