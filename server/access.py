@@ -50,8 +50,26 @@ async def appointment_for(request: web.Request, worker: Worker, appointment_id: 
     return case, appointment
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest INTEGER: no row has a larger id (docs/openapi.yaml says so)
+
+
+def parse_id(value: object) -> int | None:
+    """A row id sent by a client (a JSON integer or a string of ASCII digits), or None.
+
+    None for anything no row can have: not a whole number (``True``, ``1.5``, ``"1_0"``,
+    ``"+1"``, non-ASCII digits), zero or less, or beyond SQLite's INTEGER range (which would
+    raise OverflowError at the database instead of "not found").
+    """
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    if type(value) is not int or not 0 < value <= MAX_ID:
+        return None
+    return value
+
+
 def int_id(request: web.Request, name: str = "id") -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise ApiError(404, "not_found", N_("This page does not exist.")) from None
+    """The id in the route, or 404 when no row can have it."""
+    value = parse_id(request.match_info[name])
+    if value is None:
+        raise ApiError(404, "not_found", N_("This page does not exist."))
+    return value

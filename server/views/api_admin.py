@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from .. import accounts
-from ..access import int_id
+from ..access import int_id, parse_id
 from ..edge import STORE, ApiError, json_body, require_admin
 from ..models import N_, ROLES, Invalid, check_choice, check_phone, check_text
 
@@ -73,8 +73,8 @@ async def audit_log(request: web.Request) -> web.Response:
     """The latest audit entries (``?case_id=`` for one case)."""
     await require_admin(request)
     case_id = request.query.get("case_id")
-    try:
-        entries = await request.app[STORE].audit.entries(int(case_id) if case_id else None)
-    except ValueError:
-        raise Invalid("case_id", N_("Please enter a number.")) from None
+    wanted = parse_id(case_id) if case_id else None
+    if case_id and wanted is None:
+        raise Invalid("case_id", N_("Please enter a number."))
+    entries = await request.app[STORE].audit.entries(wanted)
     return web.json_response({"entries": entries})

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import clock
-from ..access import appointment_for, case_for, int_id, visible_cases
+from ..access import appointment_for, case_for, int_id, parse_id, visible_cases
 from ..edge import SCHEDULING, STORE, ApiError, json_body, require_worker
 from ..models import N_, Case, Invalid
 from ..scheduling import AppointmentForm
@@ -34,10 +34,8 @@ async def _assignee(request: web.Request, data: dict[str, Any], default: int | N
         raise ApiError(403, "admin_only", N_("Only an administrator can assign cases."))
     if data["worker_id"] is None:
         return None
-    try:
-        target = await request.app[STORE].workers.get(int(data["worker_id"]))
-    except (TypeError, ValueError):
-        target = None
+    target_id = parse_id(data["worker_id"])
+    target = None if target_id is None else await request.app[STORE].workers.get(target_id)
     if target is None:
         raise Invalid("worker_id", N_("This worker does not exist."))
     return target.id
