@@ -5,6 +5,10 @@ is kept in the outbox as 'manual': the worker sees it and sends the link their o
 it is 'pending' and the ``Postman`` claims it atomically (safe with several processes), sends it,
 and on failure keeps it with the error and retries with a doubling delay until the link expires;
 then it is marked 'failed' and stays visible.
+
+Delivery is at least once (docs/delivery.md): a crash after the mail server accepted a message but
+before it is marked sent sends it again, so every attempt sends the same message (the same
+Message-ID, Date and bytes) for mail systems and clients to fold the duplicate.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import datetime as dt
 import email.message
 import email.utils
+import hashlib
 import logging
 import os
 import socket
@@ -59,26 +64,50 @@ def smtp_options(url: str) -> dict[str, Any]:
     return options
 
 
-def build_email(payload: dict[str, Any], sender: str, public_host: str) -> email.message.EmailMessage:
-    """A multipart email: text, HTML (no remote image, no tracking) and the .ics attached."""
+def message_ref(message: OutboxMessage) -> str:
+    """The message's own name, the same on every attempt (and unique to this outbox row)."""
+    return f"proxima.{message.id}.{message.created_at:%Y%m%d%H%M%S}"
+
+
+def build_email(message: OutboxMessage, sender: str, public_host: str,
+                ) -> email.message.EmailMessage:
+    """A multipart email: text, HTML (no remote image, no tracking) and the .ics attached.
+
+    Nothing in it depends on the attempt: the Message-ID and the MIME boundaries are derived from
+    the outbox row, the Date is when the message was queued, the content was composed then.
+    """
+    payload = message.payload or {}
     msg = email.message.EmailMessage()
     msg["From"] = sender
     msg["To"] = payload["to"]
     msg["Subject"] = payload["subject"]
-    msg["Date"] = email.utils.formatdate(localtime=False)
-    msg["Message-ID"] = email.utils.make_msgid(domain=public_host)
+    msg["Date"] = email.utils.format_datetime(message.created_at)
+    msg["Message-ID"] = f"<{message_ref(message)}@{public_host}>"
     msg["Content-Language"] = payload.get("lang", "fr")
     msg.set_content(payload["text"])
     msg.add_alternative(payload["html"], subtype="html")
     method = payload.get("method", "REQUEST")
     msg.add_attachment(payload["ics"].encode("utf-8"), maintype="text", subtype="calendar",
                        filename="rendez-vous.ics", params={"method": method})
+    _stable_boundaries(msg, msg["Message-ID"])
     return msg
 
 
-async def send_sms_http(template: str, payload: dict[str, Any]) -> None:
-    """Post an SMS to an HTTP gateway whose URL template holds {to} and {text}."""
-    url = template.format(to=quote(payload["to"]), text=quote(payload["text"]))
+def _stable_boundaries(msg: email.message.EmailMessage, seed: str) -> None:
+    """Name the MIME boundaries (random by default) after ``seed``, avoiding the content."""
+    content = "\n".join(str(part.get_payload()) for part in msg.walk() if not part.is_multipart())
+    digest = hashlib.sha256(seed.encode("utf-8")).hexdigest()[:24]
+    for n, part in enumerate(p for p in msg.walk() if p.is_multipart()):
+        boundary = f"=_proxima_{digest}_{n}"
+        while boundary in content:
+            boundary += "_"
+        part.set_boundary(boundary)
+
+
+async def send_sms_http(template: str, payload: dict[str, Any], ref: str) -> None:
+    """Post an SMS to an HTTP gateway whose URL template holds {to} and {text} (and optionally
+    {ref}, the same on every attempt, for gateways that fold duplicates)."""
+    url = template.format(to=quote(payload["to"]), text=quote(payload["text"]), ref=quote(ref))
     timeout = aiohttp.ClientTimeout(total=20)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         async with session.post(url) as response:
@@ -129,13 +158,13 @@ class Postman:
         return True
 
     async def _send(self, message: OutboxMessage) -> None:
-        payload = message.payload or {}
         if message.channel == "email":
             host = urlsplit(self.config.public_url).hostname or "localhost"
-            await aiosmtplib.send(build_email(payload, self.config.mail_from, host),
+            await aiosmtplib.send(build_email(message, self.config.mail_from, host),
                                   **smtp_options(self.config.smtp_url))
         else:
-            await send_sms_http(self.config.sms_gateway, payload)
+            await send_sms_http(self.config.sms_gateway, message.payload or {},
+                                message_ref(message))
 
     async def _failed(self, message: OutboxMessage, error: str) -> None:
         delay = min(self.config.outbox_retry_seconds * 2 ** message.attempts, MAX_RETRY_DELAY)
