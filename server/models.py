@@ -249,6 +249,20 @@ class GuestBrowser:
 
 @dataclasses.dataclass
 class OutboxMessage:
+    """An email or SMS in the outbox, with why it was not sent yet (if it was not).
+
+    ``last_error`` is a stable reason code, kept in clear and shown in plain words
+    (``delivery_reason`` in console/_macros.html); ``error_reply`` is the mail server's or
+    gateway's own reply, which may quote the address or number, so it is kept sealed.
+    """
+
+    # Not class fields: the reason codes. A permanent one is never retried.
+    PERMANENT_REASONS = frozenset({"recipient_refused", "message_refused", "mail_login_refused",
+                                   "sms_refused"})
+    TEMPORARY_REASONS = frozenset({"mail_server_unreachable", "mail_server_deferred",
+                                   "sms_gateway_unreachable", "sms_gateway_deferred",
+                                   "unexpected"})
+
     id: int
     channel: str
     kind: str
@@ -263,6 +277,12 @@ class OutboxMessage:
     next_attempt_at: dt.datetime
     sent_at: dt.datetime | None
     payload: dict[str, Any] | None
+    error_reply: str = ""
+
+    @property
+    def gave_up(self) -> bool:
+        """Failed after the temporary failures it was allowed (not refused outright)."""
+        return self.status == "failed" and self.last_error not in self.PERMANENT_REASONS
 
     def public(self) -> dict[str, Any]:
         out = {"id": self.id, "channel": self.channel, "kind": self.kind,
@@ -274,6 +294,8 @@ class OutboxMessage:
         if self.status in ("manual", "failed") and self.payload:
             out["link"] = self.payload.get("link")
             out["text"] = self.payload.get("text")
+        if self.error_reply:
+            out["server_reply"] = self.error_reply
         return out
 
 

@@ -2,13 +2,18 @@
 
 Messages are never lost. Without ``PROXIMA_SMTP_URL`` (or with the ``file`` SMS gateway) a message
 is kept in the outbox as 'manual': the worker sees it and sends the link their own way. Otherwise
-it is 'pending' and the ``Postman`` claims it atomically (safe with several processes), sends it,
-and on failure keeps it with the error and retries with a doubling delay until the link expires;
-then it is marked 'failed' and stays visible.
+it is 'pending' and the ``Postman`` claims it atomically (safe with several processes) and sends it.
 
 Delivery is at least once (docs/delivery.md): a crash after the mail server accepted a message but
 before it is marked sent sends it again, so every attempt sends the same message (the same
 Message-ID, Date and bytes) for mail systems and clients to fold the duplicate.
+
+A refusal (SMTP 5xx; HTTP 4xx other than 408 and 429 from the SMS gateway) is permanent: the
+message is marked 'failed' at once. A 'try later' (SMTP 4xx; HTTP 5xx, 408, 429) or a connection
+error is retried with a doubling delay, up to ``outbox_max_attempts`` and while the link is valid,
+then marked 'failed'. A failed message keeps its link and text for the worker to send another way.
+Why it failed is a stable reason code, kept in clear and logged; the other side's reply, which may
+quote the address or number, is kept sealed and never logged.
 """
 
 from __future__ import annotations
@@ -37,9 +42,56 @@ log = logging.getLogger("proxima.outbox")
 
 MAX_RETRY_DELAY = 3600.0
 
+PERMANENT = OutboxMessage.PERMANENT_REASONS
+REASONS = PERMANENT | OutboxMessage.TEMPORARY_REASONS
+
 
 class DeliveryError(Exception):
-    """A message could not be handed over; the text says why, without personal data."""
+    """A message was not handed over: why (``reason``, a code in ``REASONS`` with no personal
+    data), and the other side's own ``reply`` (which may quote the address: sealed, never logged).
+    """
+
+    def __init__(self, reason: str, reply: str = "") -> None:
+        assert reason in REASONS, reason
+        super().__init__(reason)
+        self.reason = reason
+        self.reply = reply
+
+    @property
+    def permanent(self) -> bool:
+        """Trying again cannot help: the message is marked failed at once."""
+        return self.reason in PERMANENT
+
+
+def smtp_failure(exc: Exception) -> DeliveryError:
+    """What an aiosmtplib error means: a 5xx reply is permanent, a 4xx or a lost connection not."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        reply = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+        if exc.recipients and all(500 <= r.code < 600 for r in exc.recipients):
+            return DeliveryError("recipient_refused", reply)
+        return DeliveryError("mail_server_deferred", reply)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        reply = f"{exc.code} {exc.message}"
+        if 500 <= exc.code < 600:
+            if isinstance(exc, aiosmtplib.SMTPRecipientRefused):
+                return DeliveryError("recipient_refused", reply)
+            if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+                return DeliveryError("mail_login_refused", reply)
+            return DeliveryError("message_refused", reply)
+        if 400 <= exc.code < 500:
+            return DeliveryError("mail_server_deferred", reply)
+    if isinstance(exc, (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError,
+                        aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPResponseException, OSError)):
+        return DeliveryError("mail_server_unreachable", f"{type(exc).__name__}: {exc}")
+    return DeliveryError("unexpected", f"{type(exc).__name__}: {exc}")
+
+
+def sms_failure(status: int, body: str) -> DeliveryError:
+    """What an SMS gateway's HTTP answer means: 4xx is a refusal, except 408 and 429."""
+    reply = f"HTTP {status} {body}".strip()
+    if 400 <= status < 500 and status not in (408, 429):
+        return DeliveryError("sms_refused", reply)
+    return DeliveryError("sms_gateway_deferred", reply)
 
 
 def smtp_options(url: str) -> dict[str, Any]:
@@ -109,10 +161,15 @@ async def send_sms_http(template: str, payload: dict[str, Any], ref: str) -> Non
     {ref}, the same on every attempt, for gateways that fold duplicates)."""
     url = template.format(to=quote(payload["to"]), text=quote(payload["text"]), ref=quote(ref))
     timeout = aiohttp.ClientTimeout(total=20)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        async with session.post(url) as response:
-            if response.status >= 300:
-                raise DeliveryError(f"SMS gateway answered HTTP {response.status}")
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            async with session.post(url) as response:
+                if response.status < 300:
+                    return
+                status, body = response.status, (await response.text(errors="replace"))[:300]
+    except (aiohttp.ClientError, OSError) as exc:
+        raise DeliveryError("sms_gateway_unreachable", f"{type(exc).__name__}: {exc}") from exc
+    raise sms_failure(status, body)
 
 
 class Postman:
@@ -149,7 +206,10 @@ class Postman:
         try:
             await self._send(message)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded
-            await self._failed(message, _describe(exc))
+            failure = _failure(message, exc)
+            if failure.reason == "unexpected":
+                log.error("outbox message %s: unexpected %s", message.id, type(exc).__name__)
+            await self._failed(message, failure)
         else:
             await self.store.outbox.delivered(message.id)
             await self._record(message, "invitation_sent" if message.channel == "email"
@@ -166,19 +226,30 @@ class Postman:
             await send_sms_http(self.config.sms_gateway, message.payload or {},
                                 message_ref(message))
 
-    async def _failed(self, message: OutboxMessage, error: str) -> None:
-        delay = min(self.config.outbox_retry_seconds * 2 ** message.attempts, MAX_RETRY_DELAY)
-        retry_at: dt.datetime | None = clock.now() + dt.timedelta(seconds=delay)
-        invitation = (await self.store.invitations.get(message.invitation_id)
-                      if message.invitation_id else None)
-        if invitation is not None and invitation.state(clock.now()) != "valid":
-            retry_at = None
-        await self.store.outbox.attempt_failed(message.id, error, retry_at)
-        log.warning("outbox message %s not sent (attempt %s): %s", message.id,
-                    message.attempts + 1, error)
+    async def _failed(self, message: OutboxMessage, error: DeliveryError) -> None:
+        attempts = message.attempts + 1
+        retry_at: dt.datetime | None = None
+        if not error.permanent and attempts < self.config.outbox_max_attempts:
+            delay = min(self.config.outbox_retry_seconds * 2 ** message.attempts, MAX_RETRY_DELAY)
+            retry_at = clock.now() + dt.timedelta(seconds=delay)
+            invitation = (await self.store.invitations.get(message.invitation_id)
+                          if message.invitation_id else None)
+            if invitation is not None and invitation.state(clock.now()) != "valid":
+                retry_at = None
+        await self.store.outbox.attempt_failed(message.id, error.reason, error.reply, retry_at)
+        # Never the reply: it may quote the address or the number.
+        if retry_at is not None:
+            log.warning("outbox message %s (%s) not sent, attempt %s of %s: %s; next at %s",
+                        message.id, message.channel, attempts, self.config.outbox_max_attempts,
+                        error.reason, retry_at.isoformat())
+        else:
+            log.warning("outbox message %s (%s) failed after %s attempt(s): %s (%s)",
+                        message.id, message.channel, attempts, error.reason,
+                        "refused" if error.permanent else "no more attempts")
         if message.attempts == 0 or retry_at is None:
             await self._record(message, "invitation_failed", {
-                "channel": message.channel, "error": error, "will_retry": retry_at is not None})
+                "channel": message.channel, "reason": error.reason, "attempts": attempts,
+                "will_retry": retry_at is not None})
 
     async def _record(self, message: OutboxMessage, kind: str, data: dict[str, Any]) -> None:
         if message.appointment_id is None:
@@ -189,11 +260,9 @@ class Postman:
             await self.store.entries.add(appointment.case_id, kind, data, appointment.id)
 
 
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, (aiosmtplib.SMTPConnectError, ConnectionError, OSError)):
-        return f"mail server unreachable ({type(exc).__name__})"
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-        return "recipient refused by the mail server"
-    if isinstance(exc, aiosmtplib.SMTPException):
-        return f"mail server error: {exc}"[:300]
-    return f"{type(exc).__name__}: {exc}"[:300]
+def _failure(message: OutboxMessage, exc: Exception) -> DeliveryError:
+    if isinstance(exc, DeliveryError):
+        return exc
+    if message.channel == "email":
+        return smtp_failure(exc)
+    return DeliveryError("unexpected", f"{type(exc).__name__}: {exc}")

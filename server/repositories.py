@@ -306,7 +306,8 @@ class OutboxRepository(_Repo):
             recipient_hint=r["recipient_hint"], status=r["status"], attempts=r["attempts"],
             last_error=r["last_error"], created_at=clock.from_db(r["created_at"]),
             next_attempt_at=clock.from_db(r["next_attempt_at"]),
-            sent_at=clock.from_db(r["sent_at"]), payload=self.sealer.open(r["payload"]))
+            sent_at=clock.from_db(r["sent_at"]), payload=self.sealer.open(r["payload"]),
+            error_reply=self.sealer.open(r["error_reply"]) or "")
 
     async def add(self, channel: str, kind: str, status: str, recipient_hint: str,
                   payload: dict[str, Any], appointment_id: int | None, invitation_id: int | None,
@@ -341,29 +342,36 @@ class OutboxRepository(_Repo):
         now = clock.to_db(clock.now())
         await self.db.run(lambda c: c.execute(
             "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
-            " last_error = '', claimed_by = NULL, claimed_until = NULL,"
+            " last_error = '', error_reply = NULL, claimed_by = NULL, claimed_until = NULL,"
             " payload = CASE WHEN ? THEN payload ELSE NULL END WHERE id = ?",
             (now, int(keep_payload), message_id)))
 
-    async def attempt_failed(self, message_id: int, error: str, retry_at: dt.datetime | None,
-                             ) -> None:
-        """Record a failed attempt; retried at ``retry_at``, or marked failed (kept) when None."""
+    async def attempt_failed(self, message_id: int, reason: str, reply: str,
+                             retry_at: dt.datetime | None) -> None:
+        """Record a failed attempt; retried at ``retry_at``, or marked failed (kept) when None.
+
+        ``reason`` is a stable code kept in clear; ``reply``, the other side's own words (which may
+        quote the address or the number), is sealed.
+        """
         status = "pending" if retry_at is not None else "failed"
+        sealed = self.sealer.seal(reply[:1000]) if reply else None
         await self.db.run(lambda c: c.execute(
             "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,"
-            " next_attempt_at = COALESCE(?, next_attempt_at), claimed_by = NULL,"
+            " error_reply = ?, next_attempt_at = COALESCE(?, next_attempt_at), claimed_by = NULL,"
             " claimed_until = NULL WHERE id = ?",
-            (status, error[:500], clock.to_db(retry_at) if retry_at else None, message_id)))
+            (status, reason, sealed, clock.to_db(retry_at) if retry_at else None, message_id)))
 
     async def set_status(self, message_id: int, status: str, wipe_payload: bool) -> None:
         await self.db.run(lambda c: c.execute(
-            "UPDATE outbox SET status = ?, payload = CASE WHEN ? THEN NULL ELSE payload END"
-            " WHERE id = ?", (status, int(wipe_payload), message_id)))
+            "UPDATE outbox SET status = ?, payload = CASE WHEN ? THEN NULL ELSE payload END,"
+            " error_reply = CASE WHEN ? THEN NULL ELSE error_reply END"
+            " WHERE id = ?", (status, int(wipe_payload), int(wipe_payload), message_id)))
 
     async def drop_for_invitation(self, invitation_id: int) -> None:
         """Messages carrying a revoked link are not sent any more, and their link is wiped."""
         await self.db.run(lambda c: c.execute(
-            "UPDATE outbox SET status = 'dropped', payload = NULL WHERE invitation_id = ?"
+            "UPDATE outbox SET status = 'dropped', payload = NULL, error_reply = NULL"
+            " WHERE invitation_id = ?"
             " AND status IN ('pending', 'manual', 'failed')", (invitation_id,)))
 
     async def get(self, message_id: int) -> OutboxMessage | None:

@@ -65,6 +65,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("login_delay_seconds", float, 2.0, "First delay after too many failed logins; it doubles each time."),
     Setting("outbox_interval_seconds", float, 5.0, "How often the outbox looks for messages to send."),
     Setting("outbox_retry_seconds", float, 30.0, "First delay before a failed message is retried; it doubles each time."),
+    Setting("outbox_max_attempts", int, 12,
+            "Attempts at sending a message when the mail server or SMS gateway answers 'try later'"
+            " or cannot be reached; then the message is marked failed for the worker to send."),
     Setting("turn_urls", str, "",
             "Your TURN servers (coturn), comma-separated, e.g. turns:turn.example.org:443?transport=tcp;"
             " empty: no relay."),
