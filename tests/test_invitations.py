@@ -71,7 +71,9 @@ async def test_invitation_email_with_calendar_then_move_then_cancel(make_proxima
     moved = await anne.json("PUT", f"/api/appointments/{appointment_id}", moved_form)
     assert moved["link"] != link
     await smtp_server.mailbox.wait(2)
-    _, parts2, calendar2 = parse(smtp_server.mailbox.messages[1])
+    message2, parts2, calendar2 = parse(smtp_server.mailbox.messages[1])
+    # A new message, not a copy of the first: mail systems must not fold the two.
+    assert message2["Message-ID"] != message["Message-ID"]
     event2 = event_of(calendar2)
     assert calendar2["METHOD"] == "REQUEST"
     assert str(event2["UID"]) == uid and int(event2["SEQUENCE"]) == 1
