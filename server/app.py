@@ -9,15 +9,13 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from . import crypto
-from .db import Database
+from . import storage
 from .edge import (BUS, CONFIG, INTERVIEWS, POSTMAN, SCHEDULING, STORE, TESTS, THROTTLE, WEBSOCKETS,
                    edge_middleware)
 from .interview import InterviewService
 from .livebus import LiveBus
 from .limits import LoginThrottle
 from .outbox import Postman
-from .repositories import Store
 from .scheduling import Scheduling
 from .test_peer import ConnectionTests, TestPeers
 from .settings import WEB_DIR, Config
@@ -46,10 +44,7 @@ def create_app(config: Config, run_jobs: bool = True) -> web.Application:
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    key = crypto.load_secret_key(config.secret_key, config.data_path)
-    assert key is not None
-    db = Database(config.database_path)
-    store = Store(db, crypto.Sealer(key))
+    store = storage.open_store(config)  # refuses a missing or wrong key, a read-only or full disk
     app[STORE] = store
     app[POSTMAN] = Postman(store, config)
     app[SCHEDULING] = Scheduling(store, config, app[POSTMAN].wake)
@@ -59,7 +54,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     app[TESTS] = ConnectionTests(store, app[BUS], peers)
     yield
     await peers.close_all()
-    db.close()
+    store.db.close()
 
 
 async def _close_websockets(app: web.Application) -> None:

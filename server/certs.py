@@ -85,7 +85,7 @@ def certificate_problem(cert_file: str, key_file: str) -> str | None:
     try:
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
         serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         return f"certificate or key cannot be read: {exc}"
     if cert.not_valid_after_utc < dt.datetime.now(dt.timezone.utc):
         return f"certificate {cert_file} expired on {cert.not_valid_after_utc:%Y-%m-%d}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import socket
 import ssl
@@ -12,21 +13,19 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, TypeVar
 from urllib.parse import urlsplit
 
-from . import accounts, certs, crypto, settings
-from .db import Database
+from . import accounts, certs, settings, storage
+from .db import Database, StorageUnavailable
 from .repositories import Store
 
 T = TypeVar("T")
 
 
 def _with_store(config: settings.Config, fn: Callable[[Store], Awaitable[T]]) -> T:
-    key = crypto.load_secret_key(config.secret_key, config.data_path)
-    assert key is not None
-    db = Database(config.database_path)
+    store = storage.open_store(config)  # StorageUnavailable, KeyProblem: see main()
     try:
-        return asyncio.run(fn(Store(db, crypto.Sealer(key))))
+        return asyncio.run(fn(store))
     finally:
-        db.close()
+        store.db.close()
 
 
 def cmd_serve(config: settings.Config, args: argparse.Namespace) -> int:
@@ -48,12 +47,24 @@ def cmd_serve(config: settings.Config, args: argparse.Namespace) -> int:
               flush=True)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(config.cert_file, config.key_file)
+    try:
+        context.load_cert_chain(config.cert_file, config.key_file)
+    except (OSError, ssl.SSLError) as exc:
+        print(f"proxima: certificate {config.cert_file} or key {config.key_file} cannot be "
+              f"used: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 2
     app = create_app(config)
     print(f"Proxima is serving {config.public_url} (listening on {config.host}:{config.port}); "
           "press Ctrl+C to stop.", flush=True)
-    web.run_app(app, host=config.host, port=config.port, ssl_context=context,
-                access_log_class=AccessLogger, print=None)
+    try:
+        web.run_app(app, host=config.host, port=config.port, ssl_context=context,
+                    access_log_class=AccessLogger, print=None)
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        print(f"proxima: cannot listen on {config.host}:{config.port} (PROXIMA_HOST, "
+              f"PROXIMA_PORT): {exc.strerror}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -92,7 +103,13 @@ def cmd_disable_worker(config: settings.Config, args: argparse.Namespace) -> int
 
 def cmd_make_certs(config: settings.Config, args: argparse.Namespace) -> int:
     directory = Path(config.cert_file).parent
-    if certs.make_dev_certs(directory, force=args.force):
+    try:
+        made = certs.make_dev_certs(directory, force=args.force)
+    except OSError as exc:
+        print(f"proxima: cannot write certificates to {directory} (PROXIMA_CERT_FILE): "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    if made:
         print(f"Development certificates written to {directory}/ (CA: {directory}/ca.pem)")
     else:
         print(f"Certificates already in {directory}/ (use --force to replace them)")
@@ -105,19 +122,23 @@ def cmd_check(config: settings.Config, args: argparse.Namespace) -> int:
     fine: list[str] = []
     problem = certs.certificate_problem(config.cert_file, config.key_file)
     (problems.append(problem) if problem else fine.append("certificate and key are readable"))
-    if crypto.load_secret_key(config.secret_key, config.data_path, create=False) is None:
-        problems.append(f"no secret key: set PROXIMA_SECRET_KEY or let `proxima serve` create "
-                        f"{config.data_path / 'secret.key'}")
-    else:
-        fine.append("secret key present")
     try:
+        storage.prepare_data_dir(config)
         db = Database(config.database_path)
+    except StorageUnavailable as exc:
+        problems.append(str(exc))
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        problems.append(f"database {config.database_path} cannot be opened: {exc}")
+    else:
+        try:
+            storage.unlock(config, db, first_use=False)
+            fine.append(f"secret key present, and it opens the data in {config.database_path}")
+        except storage.KeyProblem as exc:
+            problems.append(str(exc))
         ok = asyncio.run(db.writable())
         db.close()
         (fine.append(f"database {config.database_path} is writable") if ok else
          problems.append(f"database {config.database_path} is not writable"))
-    except Exception as exc:  # noqa: BLE001 - reported, not raised
-        problems.append(f"database {config.database_path} cannot be opened: {exc}")
     if config.smtp_url:
         from .outbox import smtp_options
         try:
@@ -173,7 +194,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=config.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return COMMANDS[args.command](config, args)
+    try:
+        return COMMANDS[args.command](config, args)
+    except (StorageUnavailable, storage.KeyProblem) as exc:
+        print(f"proxima: {exc}", file=sys.stderr)  # one plain line, never a traceback
+        return 2
+    except OSError as exc:  # a start-up fault on some other path: name it and its cause
+        logging.getLogger("proxima").debug("start-up fault", exc_info=True)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"proxima: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -33,20 +33,50 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def load_secret_key(configured: str, data_dir: Path, create: bool = True) -> bytes | None:
-    """The configured secret key, else the one kept in ``data_dir/secret.key`` (made on first use)."""
+KEY_FILE = "secret.key"
+SEALED_FORMAT = b"\x01"  # first byte of every sealed value (AES-GCM, key derived with HKDF)
+
+
+def key_file(data_dir: Path) -> Path:
+    """Where the secret key is kept when ``PROXIMA_SECRET_KEY`` is empty."""
+    return data_dir / KEY_FILE
+
+
+def load_secret_key(configured: str, data_dir: Path) -> bytes | None:
+    """The configured secret key, else the one kept in ``data_dir/secret.key``, else None.
+
+    Never makes a key: ``server/storage.py`` decides whether a new one may be made."""
     if configured:
         return configured.encode("utf-8")
-    path = data_dir / "secret.key"
-    if path.exists():
-        return path.read_bytes().strip()
-    if not create:
+    try:
+        return key_file(data_dir).read_bytes().strip()
+    except FileNotFoundError:
         return None
-    data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def create_secret_key(data_dir: Path) -> bytes:
+    """Write a new random key to ``data_dir/secret.key`` (0600, on disk before it is used).
+
+    Never replaces a key: when another process made one first, that one is returned."""
+    path = key_file(data_dir)
     key = base64.urlsafe_b64encode(os.urandom(32))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    try:
+        os.write(fd, key)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        path.unlink()
+        raise
+    os.close(fd)
+    directory = os.open(data_dir, os.O_RDONLY)  # the file's name is on disk too
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
     return key
 
 
@@ -63,12 +93,12 @@ class Sealer:
     def seal(self, value: Any) -> bytes:
         nonce = os.urandom(12)
         data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        return b"\x01" + nonce + self._aead.encrypt(nonce, data, None)
+        return SEALED_FORMAT + nonce + self._aead.encrypt(nonce, data, None)
 
     def open(self, blob: bytes | None) -> Any:
         if blob is None:
             return None
-        if blob[:1] != b"\x01":
+        if blob[:1] != SEALED_FORMAT:
             raise SealError("unknown sealed format")
         try:
             data = self._aead.decrypt(blob[1:13], blob[13:], None)

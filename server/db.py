@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import importlib.resources
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -25,9 +26,54 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+class StorageUnavailable(Exception):
+    """The disk refuses the database (full, read-only, failing): the machine's fault, not the
+    request's. The edge answers 503 ``storage_unavailable``; the command line prints one line."""
+
+    def __init__(self, path: Path, cause: str, what: str = "the database",
+                 setting: str = "") -> None:
+        named = f" ({setting})" if setting else ""
+        super().__init__(f"{what} {path}{named} cannot be used: {cause}")
+        self.path = path
+        self.cause = cause
+
+
+# SQLite's primary result codes that mean "the disk", not "the query".
+_STORAGE_FAULTS = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
+                             sqlite3.SQLITE_CANTOPEN})
+
+
+def storage_fault(exc: BaseException) -> bool:
+    """True when ``exc`` comes from the disk under the database."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in _STORAGE_FAULTS
+
+
+def files(path: Path) -> tuple[Path, Path, Path]:
+    """The database file and the two files SQLite keeps beside it in WAL mode."""
+    return path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open (SQLite ends some by itself, e.g. on a full disk)."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _commit(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
+
+
 def connect(path: Path) -> sqlite3.Connection:
-    """Open the database and bring its schema up to date."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Open the database (made 0600: SQLite gives -wal and -shm the same mode) and bring its
+    schema up to date."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
@@ -43,7 +89,7 @@ def connect(path: Path) -> sqlite3.Connection:
                 conn.execute(f"PRAGMA user_version={number}")
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
     return conn
 
@@ -68,12 +114,30 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sqlite")
-        self._conn = self._executor.submit(connect, path).result()
+        try:
+            self._conn = self._executor.submit(connect, path).result()
+        except (sqlite3.Error, OSError) as exc:
+            self._executor.shutdown()
+            if isinstance(exc, OSError):
+                raise StorageUnavailable(path, exc.strerror or str(exc)) from exc
+            if storage_fault(exc):
+                raise StorageUnavailable(path, str(exc)) from exc
+            raise
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(connection)`` in the database thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, self._conn)
+        return await loop.run_in_executor(self._executor, self._call, fn)
+
+    def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """``fn(connection)`` in the database thread; the disk's faults become StorageUnavailable."""
+        try:
+            return fn(self._conn)
+        except sqlite3.Error as exc:
+            if storage_fault(exc):
+                raise StorageUnavailable(self.path, str(exc)) from exc
+            raise
+
 
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(connection)`` inside one write transaction."""
@@ -83,16 +147,16 @@ class Database:
             try:
                 result = fn(conn)
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
-            conn.execute("COMMIT")
+            _commit(conn)
             return result
 
         return await self.run(wrapped)
 
     def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(connection)`` from synchronous code (the CLI)."""
-        return self._executor.submit(fn, self._conn).result()
+        return self._executor.submit(self._call, fn).result()
 
     async def writable(self) -> bool:
         """True when a write reaches the disk (used by /readyz)."""
@@ -103,7 +167,7 @@ class Database:
 
         try:
             return await self.run(probe)
-        except sqlite3.Error:
+        except (sqlite3.Error, StorageUnavailable):
             return False
 
     def close(self) -> None:

@@ -38,13 +38,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", int, 8443, "Port the HTTPS server listens on."),
     Setting("public_url", str, "https://localhost:8443",
             "The address people use to reach Proxima; links in invitations start with it."),
-    Setting("data_dir", str, "data", "Directory holding the SQLite database and the secret key."),
+    Setting("data_dir", str, "data",
+            "Directory holding the SQLite database and the secret key (kept 0700, its files 0600)."),
     Setting("cert_file", str, "certs/server.pem", "TLS certificate chain (PEM) served over HTTPS."),
     Setting("key_file", str, "certs/server-key.pem", "Private key (PEM) of the TLS certificate."),
     Setting("ca_file", str, "certs/ca.pem",
             "Development CA certificate offered for download in the console (empty to hide it)."),
     Setting("secret_key", str, "",
-            "Secret used to protect personal data at rest; when empty, one is created in data_dir."),
+            "Secret used to protect personal data at rest; when empty, the key in "
+            "data_dir/secret.key is used, made on the first start only (while the database holds "
+            "nothing sealed)."),
     Setting("timezone", str, "Europe/Paris", "Time zone in which workers enter and read times."),
     Setting("service_name", str, "Service social", "Name of the service shown in invitations."),
     Setting("service_phone", str, "",

@@ -1,9 +1,10 @@
-"""Probes for supervisors: ``/healthz`` (the process answers) and ``/readyz`` (storage writable)."""
+"""Probes for supervisors: ``/healthz`` (the process answers) and ``/readyz`` (storage usable)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from .. import storage
 from ..edge import STORE
 
 routes = web.RouteTableDef()
@@ -17,7 +18,11 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    """The database accepts writes."""
-    if await request.app[STORE].db.writable():
+    """The secret key opens the database's data, and the database accepts writes."""
+    store = request.app[STORE]
+    problem = await storage.key_problem(store)
+    if problem is not None:
+        return web.json_response({"status": problem}, status=503)
+    if await store.db.writable():
         return web.json_response({"status": "ready"})
     return web.json_response({"status": "database not writable"}, status=503)
