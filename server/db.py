@@ -138,7 +138,6 @@ class Database:
                 raise StorageUnavailable(self.path, str(exc)) from exc
             raise
 
-
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(connection)`` inside one write transaction."""
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from . import clock, crypto, i18n
+from .db import StorageUnavailable
 from .interview import InterviewService
 from .limits import LoginThrottle
 from .livebus import LiveBus
@@ -139,6 +140,12 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
         for name in ("Allow", "Retry-After"):
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
+    except StorageUnavailable as exc:  # a full or read-only disk: the machine's fault, for now
+        log.warning("%s %s: %s", request.method, redact(request.path), exc)
+        tr = i18n.translations(request_language(request))
+        response = error_response(request, 503, "storage_unavailable", tr.gettext(
+            "The server cannot save anything right now. Please try again in a few minutes; "
+            "if it lasts, tell your administrator."))
     except Exception:
         log.exception("unhandled error on %s %s", request.method, redact(request.path))
         tr = i18n.translations(request_language(request))

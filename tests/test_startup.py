@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sqlite3
+import ssl
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-from conftest import free_port, new_case
+from conftest import Client, eventually, free_port, new_case
+from server import i18n
 from server.edge import CONFIG
 
 PROXIMA = str(Path(sys.executable).parent / "proxima")
 PRIVATE = ("proxima.sqlite3", "proxima.sqlite3-wal", "proxima.sqlite3-shm", "secret.key")
+STORAGE_MESSAGE = ("The server cannot save anything right now. Please try again in a few "
+                   "minutes; if it lasts, tell your administrator.")
+
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0, reason="real read-only and full disks need root (make test runs as root)")
 
@@ -213,3 +221,94 @@ def test_a_read_only_or_full_disk_is_one_plain_line_naming_the_path(fault, tmp_p
     assert code == 1 and "Traceback" not in stderr, stderr
     assert any(line.startswith("PROBLEM:") and str(existing) in line and cause in line
                for line in stdout.splitlines()), stdout
+
+
+@needs_root
+async def test_a_disk_that_fills_up_while_serving_answers_503_and_recovers(tmp_path, cert_dir):
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    env = cli_env(mnt / "data", cert_dir)
+    port = int(env["PROXIMA_PORT"])
+    server = subprocess.Popen(
+        ["unshare", "--mount", "--", "sh", "-c",
+         f'mount -t tmpfs -o size=4M tmpfs "{mnt}" && exec "{PROXIMA}" serve'],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+
+    def in_its_namespace(command: str) -> None:
+        subprocess.run(["nsenter", "--target", str(server.pid), "--mount", "--", "sh", "-c",
+                        command], check=True, timeout=60)
+
+    session = None
+    try:
+        password = _first_admin_password(server)
+        context = ssl.create_default_context(cafile=str(cert_dir / "ca.pem"))
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context),
+                                        cookie_jar=aiohttp.CookieJar(unsafe=True))
+        base = f"https://127.0.0.1:{port}"
+        client = Client(base, session, base)
+        await eventually(lambda: _answers(client, "/healthz"), timeout=30)
+        await client.login("admin@localhost.localdomain", password)
+        await client.json("POST", "/api/password", {"current_password": password,
+                                                    "new_password": "a-new-admin-password"})
+        await new_case(client)
+
+        in_its_namespace(f'dd if=/dev/zero of="{mnt}/fill" bs=64k 2>/dev/null; true')
+        refused = await client.request("POST", "/api/cases", {"reference": "DOS-2",
+                                                              "person_name": "Paul Durand"})
+        body = await refused.json()
+        assert refused.status == 503, body
+        assert body["error"] == "storage_unavailable"
+        assert body["message"] == i18n.translations("fr").gettext(STORAGE_MESSAGE)
+        assert body["message"] != STORAGE_MESSAGE  # French, the default language
+        english = await client.request("POST", "/api/cases?lang=en", {"reference": "DOS-2",
+                                                                      "person_name": "P"})
+        assert (await english.json())["message"] == STORAGE_MESSAGE
+        # What needs no write keeps working; the probe says the storage is not ready.
+        assert (await client.json("GET", "/api/session"))["worker"]["role"] == "admin"
+        assert (await client.request("GET", "/healthz")).status == 200
+        assert (await client.request("GET", "/readyz")).status == 503
+
+        in_its_namespace(f'rm "{mnt}/fill"')  # the administrator frees some space
+        assert (await client.request("GET", "/readyz")).status == 200
+        await client.json("POST", "/api/cases", {"reference": "DOS-2",
+                                                 "person_name": "Paul Durand"}, status=201)
+    finally:
+        if session is not None:
+            await session.close()
+        output = _stop(server)
+    assert "Traceback" not in output, output
+
+
+def _first_admin_password(server: subprocess.Popen[str]) -> str:
+    """Read the one-time password ``proxima serve`` prints on a fresh data dir."""
+    assert server.stdout is not None
+    password = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = server.stdout.readline()
+        assert line, "the server stopped before serving"
+        if "password:" in line:
+            password = line.split("password:")[1].split()[0]
+        if "Proxima is serving" in line:
+            assert password is not None
+            return password
+    raise AssertionError("the server did not start in time")
+
+
+async def _answers(client: Client, path: str) -> bool:
+    try:
+        return (await client.request("GET", path)).status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    try:
+        out, _ = process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, _ = process.communicate()
+    return out or ""
