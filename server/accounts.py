@@ -27,5 +27,7 @@ async def ensure_first_admin(store: Store) -> tuple[Worker, str] | None:
     """When there is no account at all, create the first administrator."""
     if await store.workers.count() > 0:
         return None
-    return await create_worker(store, "admin@localhost.localdomain", "Administrator", "",
-                               "admin")
+    worker, password = await create_worker(store, "admin@localhost.localdomain",
+                                           "Administrator", "", "admin")
+    await store.audit.record("cli", "create_first_admin", "ok", target=f"worker:{worker.id}")
+    return worker, password

@@ -10,9 +10,10 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from . import storage
-from .edge import (BUS, CONFIG, INTERVIEWS, POSTMAN, SCHEDULING, STORE, TESTS, THROTTLE, WEBSOCKETS,
-                   edge_middleware)
+from .edge import (BUS, CONFIG, INTERVIEWS, LIVE_ACCESS, POSTMAN, SCHEDULING, STORE, TESTS,
+                   THROTTLE, WEBSOCKETS, edge_middleware)
 from .interview import InterviewService
+from .live_access import RECHECK_SECONDS, LiveAccess
 from .livebus import LiveBus
 from .limits import LoginThrottle
 from .outbox import Postman
@@ -29,7 +30,8 @@ def create_app(config: Config, run_jobs: bool = True) -> web.Application:
     """A ready-to-serve Proxima; ``run_jobs=False`` leaves the outbox job to the caller."""
     app = web.Application(middlewares=[edge_middleware], client_max_size=256 * 1024)
     app[CONFIG] = config
-    app[THROTTLE] = LoginThrottle(config.login_free_attempts, config.login_delay_seconds)
+    app[THROTTLE] = LoginThrottle(config.login_free_attempts, config.login_delay_seconds,
+                                  address_free_attempts=config.login_address_free_attempts)
     for module in (health, api_auth, api_cases, api_admin, api_outbox, api_interviews, console,
                    join, live, signalling):
         app.router.add_routes(module.routes)
@@ -47,9 +49,10 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     store = storage.open_store(config)  # refuses a missing or wrong key, a read-only or full disk
     app[STORE] = store
     app[POSTMAN] = Postman(store, config)
-    app[SCHEDULING] = Scheduling(store, config, app[POSTMAN].wake)
     app[BUS] = LiveBus()
-    app[INTERVIEWS] = InterviewService(store, app[BUS], config)
+    app[LIVE_ACCESS] = LiveAccess(store, app[BUS], config)
+    app[SCHEDULING] = Scheduling(store, config, app[POSTMAN].wake, app[LIVE_ACCESS].recheck)
+    app[INTERVIEWS] = InterviewService(store, app[BUS], config, app[LIVE_ACCESS])
     peers = TestPeers(config)
     app[TESTS] = ConnectionTests(store, app[BUS], peers)
     yield
@@ -65,7 +68,8 @@ async def _close_websockets(app: web.Application) -> None:
 
 async def _jobs(app: web.Application) -> AsyncIterator[None]:
     tasks = [asyncio.create_task(app[POSTMAN].run(), name="outbox"),
-             asyncio.create_task(_sweep(app), name="sessions")]
+             asyncio.create_task(_sweep(app), name="sessions"),
+             asyncio.create_task(_recheck_access(app), name="access")]
     yield
     for task in tasks:
         task.cancel()
@@ -82,3 +86,13 @@ async def _sweep(app: web.Application) -> None:
         except Exception:  # noqa: BLE001 - the job must survive anything
             log.exception("session sweep failed")
         await asyncio.sleep(30)
+
+
+async def _recheck_access(app: web.Application) -> None:
+    """Close live connections that lost their access elsewhere (CLI, another process, expiry)."""
+    while True:
+        await asyncio.sleep(RECHECK_SECONDS)
+        try:
+            await app[LIVE_ACCESS].recheck()
+        except Exception:  # noqa: BLE001 - the job must survive anything
+            log.exception("live access check failed")

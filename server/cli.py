@@ -72,7 +72,11 @@ def cmd_create_worker(config: settings.Config, args: argparse.Namespace) -> int:
     from .models import Invalid
 
     async def create(store: Store) -> tuple[Any, str]:
-        return await accounts.create_worker(store, args.email, args.name, args.phone, args.role)
+        worker, password = await accounts.create_worker(store, args.email, args.name, args.phone,
+                                                        args.role)
+        await store.audit.record("cli", "create_worker", "ok",
+                                 target=f"worker:{worker.id}:{worker.role}")
+        return worker, password
 
     try:
         worker, password = _with_store(config, create)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import contextvars
 import importlib.resources
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, AsyncIterator, Callable, TypeVar
 
 T = TypeVar("T")
+_ACT: contextvars.ContextVar[object | None] = contextvars.ContextVar("proxima_act", default=None)
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -123,9 +126,18 @@ class Database:
             if storage_fault(exc):
                 raise StorageUnavailable(path, str(exc)) from exc
             raise
+        self._act: object | None = None  # the business act holding the transaction, if any
+        self._acts = asyncio.Lock()
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn(connection)`` in the database thread."""
+        """Run ``fn(connection)`` in the database thread.
+
+        While a business act holds ``atomic()``, other callers wait for it to end, so nothing of
+        theirs is written (or rolled back) inside that act's transaction."""
+        while self._act is not None and _ACT.get() is not self._act:
+            await self._idle.wait()
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._call, fn)
 
@@ -139,7 +151,9 @@ class Database:
             raise
 
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn(connection)`` inside one write transaction."""
+        """Run ``fn(connection)`` inside one write transaction (or inside the current act's)."""
+        if self._act is not None and _ACT.get() is self._act:
+            return await self.run(fn)
 
         def wrapped(conn: sqlite3.Connection) -> T:
             conn.execute("BEGIN IMMEDIATE")
@@ -152,6 +166,33 @@ class Database:
             return result
 
         return await self.run(wrapped)
+
+    @contextlib.asynccontextmanager
+    async def atomic(self) -> AsyncIterator[None]:
+        """One business act: everything written inside commits whole, or not at all.
+
+        Acts are serialised; inside one, ``run`` and ``transaction`` join its transaction. Nested
+        ``atomic()`` blocks join the outer act. Keep acts short: other writers wait for them."""
+        if self._act is not None and _ACT.get() is self._act:
+            yield
+            return
+        async with self._acts:
+            act = object()
+            self._act = act
+            self._idle.clear()
+            token = _ACT.set(act)
+            try:
+                await self.run(lambda c: c.execute("BEGIN IMMEDIATE"))
+                try:
+                    yield
+                except BaseException:
+                    await asyncio.shield(self.run(_rollback))
+                    raise
+                await self.run(_commit)
+            finally:
+                _ACT.reset(token)
+                self._act = None
+                self._idle.set()
 
     def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(connection)`` from synchronous code (the CLI)."""

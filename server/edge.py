@@ -8,7 +8,8 @@ and the worker's session cookie.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import functools
+import ipaddress
 import logging
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
@@ -16,14 +17,15 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from . import clock, crypto, i18n
+from . import clock, crypto, i18n, json_input
 from .db import StorageUnavailable
 from .interview import InterviewService
 from .limits import LoginThrottle
+from .live_access import LiveAccess
 from .livebus import LiveBus
 from .models import N_, Invalid, Worker
 from .outbox import Postman
-from .repositories import Store
+from .repositories import Store, audit_recorded, start_audit_scope
 from .scheduling import Scheduling
 from .settings import Config
 
@@ -34,6 +36,7 @@ POSTMAN = web.AppKey("postman", Postman)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 BUS = web.AppKey("bus", LiveBus)
 INTERVIEWS = web.AppKey("interviews", InterviewService)
+LIVE_ACCESS = web.AppKey("live_access", LiveAccess)
 TESTS = web.AppKey("tests", object)  # server.test_peer.ConnectionTests
 WEBSOCKETS = web.AppKey("websockets", set)  # open signalling sockets, closed on shutdown
 WORKER = web.RequestKey("worker", object)  # the Worker behind the session cookie, or None
@@ -92,11 +95,15 @@ def error_response(request: web.Request, status: int, code: str, message: str,
                    **extra: Any) -> web.Response:
     """The one place where errors become responses: JSON for the API, a page for people."""
     if _wants_json(request):
-        return web.json_response({"error": code, "message": message, **extra}, status=status)
-    lang = request_language(request)
-    html = i18n.render(lang, "error.html", status=status, code=code, message=message,
-                       worker=None, csrf=None)
-    return web.Response(text=html, status=status, content_type="text/html")
+        response = web.json_response({"error": code, "message": message, **extra},
+                                     status=status)
+    else:
+        lang = request_language(request)
+        html = i18n.render(lang, "error.html", status=status, code=code, message=message,
+                           worker=None, csrf=None)
+        response = web.Response(text=html, status=status, content_type="text/html")
+    response.proxima_code = code  # type: ignore[attr-defined]  # for the refusal's audit entry
+    return response
 
 
 _HTTP_CODES = {400: "bad_request", 401: "login_required", 403: "forbidden", 404: "not_found",
@@ -113,10 +120,32 @@ def _http_message(request: web.Request, status: int) -> str:
     return messages.get(status, tr.gettext("The request could not be handled."))
 
 
+# Refusals of access: each leaves a trace in the audit log (unless the code refusing already
+# wrote a more precise one). 400s (a form to correct) and unknown addresses are not refusals.
+_REFUSALS = {401: "denied", 403: "denied", 404: "not_found", 410: "gone", 429: "throttled"}
+
+
+async def audit_refusal(request: web.Request, status: int, code: str) -> None:
+    """Write one audit entry for a refused request: who, which route, which outcome."""
+    route = request.match_info.route
+    if status not in _REFUSALS or route.resource is None or request.path.startswith("/static/"):
+        return
+    if STORE not in request.app or audit_recorded():
+        return
+    worker = await session_worker(request) if SESSION_COOKIE in request.cookies else None
+    actor = f"worker:{worker.id}" if worker is not None else "anonymous"
+    action = getattr(route.handler, "__name__", "request")
+    ids = ",".join(f"{k}={v[:40]}" for k, v in request.match_info.items() if k != "token")
+    target = f"{request.method} {route.resource.canonical}" + (f" {ids}" if ids else "")
+    await request.app[STORE].audit.record(actor, action, f"{_REFUSALS[status]}:{code}",
+                                          target=target[:200])
+
+
 @web.middleware
 async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Origin check, error mapping and security headers, for every route."""
+    """Origin check, error mapping, refusals audited and security headers, for every route."""
     media = getattr(handler, "uses_media", False)
+    start_audit_scope()
     try:
         if request.method in STATE_CHANGING:
             check_origin(request)
@@ -151,8 +180,18 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
         tr = i18n.translations(request_language(request))
         response = error_response(request, 500, "internal", tr.gettext(
             "Something went wrong on our side. Please try again."))
+    if response.status in _REFUSALS:
+        try:
+            await audit_refusal(request, response.status, _error_code(response))
+        except Exception:  # noqa: BLE001 - a failing audit must not hide the answer
+            log.exception("could not audit a refusal on %s", redact(request.path))
     _secure_headers(request, response, media)
     return response
+
+
+def _error_code(response: web.StreamResponse) -> str:
+    code = getattr(response, "proxima_code", None)
+    return code if isinstance(code, str) else str(response.status)
 
 
 def _fill(message: str, params: dict[str, Any]) -> str:
@@ -179,6 +218,13 @@ def check_origin(request: web.Request) -> None:
         raise ApiError(403, "foreign_origin", N_("Requests from another site are refused."))
 
 
+_JSON_PROBLEMS = {
+    "bad_text": N_("The request holds characters that are not valid text."),
+    "not_finite": N_("Numbers must be finite."),
+    "too_deep": N_("The request is nested too deeply."),
+}
+
+
 async def json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object, or a clear 400/413."""
     if request.content_length is not None and request.content_length > MAX_JSON:
@@ -187,9 +233,10 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if len(raw) > MAX_JSON:
         raise ApiError(413, "too_large", N_("What was sent is too large."))
     try:
-        data = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "malformed_json", N_("The request is not valid JSON.")) from None
+        data = json_input.loads(raw or b"{}")
+    except json_input.JsonInputError as exc:
+        raise ApiError(400, "malformed_json", _JSON_PROBLEMS.get(
+            exc.code, N_("The request is not valid JSON."))) from None
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", N_("The request must be a JSON object."))
     return data
@@ -201,7 +248,40 @@ def request_language(request: web.Request) -> str:
 
 
 def client_ip(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The client's address: the peer's, or, behind a trusted proxy, the one it names.
+
+    Only a peer listed in ``trusted_proxies`` is believed, and in a chain (``a, b, proxy``) the
+    rightmost address that is not a trusted proxy is the client: what comes before it could have
+    been written by the client itself."""
+    remote = request.remote or "unknown"
+    config = request.app[CONFIG]
+    trusted = _networks(config.trusted_proxies)
+    if not trusted or not _within(remote, trusted):
+        return remote
+    chain = [part.strip() for part in
+             ",".join(request.headers.getall(config.client_address_header, [])).split(",")]
+    for address in reversed([a for a in chain if a]):
+        if not _within(address, trusted):
+            try:
+                return str(ipaddress.ip_address(address))
+            except ValueError:
+                return remote  # a malformed header: believe nothing in it
+    return remote
+
+
+@functools.cache
+def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(n.strip(), strict=False) for n in text.split(",")
+                 if n.strip())
+
+
+def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...],
+            ) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in n for n in networks)
 
 
 def set_cookie(response: web.StreamResponse, name: str, value: str,

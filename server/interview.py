@@ -22,7 +22,8 @@ from typing import Any
 
 from . import clock, protocol as p
 from .consent import consent_hashes
-from .livebus import Connection, LiveBus
+from .live_access import LiveAccess
+from .livebus import Connection, Credential, LiveBus
 from .models import Appointment, Case, ConsentRecord, GuestBrowser, InterviewSession, Worker
 from .repositories import Store
 from .settings import Config
@@ -45,6 +46,7 @@ class Participant:
     host: Worker
     guest: GuestBrowser | None
     lang: str
+    credential: Credential = dataclasses.field(default_factory=Credential)
 
     @property
     def room(self) -> str:
@@ -60,6 +62,13 @@ class Refused(Exception):
         self.message = message
 
 
+def _actor(part: Participant) -> str:
+    """The audit log's name for who acts: the logged-in worker, or the person's browser."""
+    if part.credential.worker_id is not None:
+        return f"worker:{part.credential.worker_id}"
+    return f"guest:{part.credential.guest_browser_id}"
+
+
 def _now() -> str:
     return clock.now().isoformat()
 
@@ -72,10 +81,11 @@ def clean_text(text: str) -> str:
 class InterviewService:
     """Handles what participants say, through the bus and the store."""
 
-    def __init__(self, store: Store, bus: LiveBus, config: Config) -> None:
+    def __init__(self, store: Store, bus: LiveBus, config: Config, access: LiveAccess) -> None:
         self.store = store
         self.bus = bus
         self.config = config
+        self.access = access
         self._ready: dict[str, dict[str, Any]] = {}
         self._names: dict[str, dict[str, str]] = {}
         # One participant's message at a time per appointment: the session log is read, changed
@@ -141,6 +151,8 @@ class InterviewService:
             session=self._session_view(session)))
         if session is not None and in_call:
             self._log_join(session, part)
+            if part.role == "worker":
+                session.log.pop("worker_left", None)  # back in time: the session goes on
             if resume:
                 self._incident(session, part, "reconnected")
             await self.store.interviews.save(session)
@@ -174,6 +186,8 @@ class InterviewService:
         if session is not None and part.id in members:
             self._log_leave(session, part)
             session.log["last_seen"] = _now()
+            if part.role == "worker":  # the session ends if they do not come back in time
+                session.log["worker_left"] = session.log["last_seen"]
             await self.store.interviews.save(session)
             for other in members - {part.id}:
                 self.send(part.room, other, p.PeerLeft(peer=part.id))
@@ -247,8 +261,15 @@ class InterviewService:
     async def _on_admit(self, part: Participant, msg: p.Admit) -> None:
         self._worker_only(part)
         waiting = self.bus.waiting(part.room)
-        if msg.participant not in waiting or msg.participant not in self.bus.present(part.room):
+        connection = self.bus.connection(part.room, msg.participant)
+        if msg.participant not in waiting or connection is None:
             raise Refused("not_waiting", "this person is no longer waiting")
+        if not await self.access.allowed(part.room, connection.credential):
+            # The link was revoked, replaced or has expired since they arrived: not let in.
+            self.bus.clear_waiting(part.room, msg.participant)
+            await self.access.cut_off(part.room, connection, part.appointment)
+            await self._tell_worker_lobby(part)
+            raise Refused("access_ended", "this person's link no longer works")
         consent = waiting[msg.participant]["consent"]
         session = await self._session(part, first_mode=consent["modality"])
         if msg.participant not in session.admitted:
@@ -267,6 +288,8 @@ class InterviewService:
             if f"g:{c.guest_browser_id}" == msg.participant
             and c.id not in {x["id"] for x in session.log.get("consents", [])})
         await self.store.interviews.save(session)
+        await self.store.audit.record(_actor(part), "admit", "ok", case_id=part.case.id,
+                                      target=msg.participant)
         self.bus.clear_waiting(part.room, msg.participant)
         mode = self._mode(session)
         if consent["modality"] == "phone":
@@ -292,7 +315,7 @@ class InterviewService:
         self.send(part.room, msg.participant,
                   p.Declined(phone=part.appointment.incident_phone))
         self.bus.close(part.room, msg.participant)
-        await self.store.audit.record(part.id.replace("w:", "worker:"), "decline_browser", "ok",
+        await self.store.audit.record(_actor(part), "decline_browser", "ok",
                                       case_id=part.case.id, target=msg.participant)
         await self._tell_worker_lobby(part)
 
@@ -365,14 +388,15 @@ class InterviewService:
         if session is None:
             raise Refused("no_session", "no session in progress")
         await self.finish(part.appointment, session, "phone_finished" if msg.phone_finished
-                          else "ended_by_worker", members)
+                          else "ended_by_worker", members, actor=_actor(part))
 
     # -- the session --------------------------------------------------------------------------
 
     async def finish(self, appointment: Appointment, session: InterviewSession, reason: str,
-                     members: set[str] | None = None) -> bool:
-        """End a session and write its log to the case record (once, whoever ends it)."""
-        now = clock.now()
+                     members: set[str] | None = None, actor: str = "system",
+                     at: dt.datetime | None = None) -> bool:
+        """End a session (now, or ``at``) and write its log to the case record, once."""
+        now = at or clock.now()
         session.ended_at = now
         for entry in session.log.get("participants", {}).values():
             for stay in entry["stays"]:
@@ -382,10 +406,13 @@ class InterviewService:
         timeline = session.log.get("timeline", [])
         if timeline:
             timeline[-1].setdefault("until", now.isoformat())
-        if not await self.store.interviews.finish(session):
-            return False
-        await self.store.entries.add(appointment.case_id, "session_log", session.log,
-                                     appointment.id)
+        async with self.store.atomic():  # the end and the log reach the record together
+            if not await self.store.interviews.finish(session):
+                return False
+            await self.store.entries.add(appointment.case_id, "session_log", session.log,
+                                         appointment.id)
+            await self.store.audit.record(actor, "end_interview", "ok",
+                                          case_id=appointment.case_id, target=reason)
         room = appointment.public_id
         for member in members or set():
             self.send(room, member, p.Ended(reason=reason))
@@ -393,21 +420,39 @@ class InterviewService:
         return True
 
     async def sweep(self) -> int:
-        """End sessions nobody has been connected to for ``session_end_minutes``."""
+        """End the sessions whose worker left ``session_end_minutes`` ago and did not come back.
+
+        The worker's leaving is what ends a session: a person whose page is still open is told
+        that the interview has ended (and gets the worker's number), and the log reaches the case
+        record with the time the worker left as its end. A session everybody left ends the same
+        way, at the time the last one left."""
         ended = 0
-        limit = dt.timedelta(minutes=self.config.session_end_minutes)
         for session in await self.store.interviews.all_active():
             appointment = await self.store.appointments.get(session.appointment_id)
-            if appointment is None or self.bus.present(appointment.public_id):
+            if appointment is None or not self._worker_gone(appointment, session):
                 continue
-            last = dt.datetime.fromisoformat(session.log.get("last_seen",
-                                                             session.started_at.isoformat()))
-            if clock.now() - last >= limit:
-                async with self._locks[appointment.public_id]:
-                    current = await self.store.interviews.active(appointment.id)
-                    if current is not None and current.id == session.id:
-                        ended += await self.finish(appointment, current, "abandoned")
+            async with self._locks[appointment.public_id]:  # decide again, under the lock
+                current = await self.store.interviews.active(appointment.id)
+                if current is None or current.id != session.id:
+                    continue
+                since = self._worker_gone(appointment, current)
+                if since is None:
+                    continue
+                members = set(current.admitted) & self.bus.present(appointment.public_id)
+                reason = "worker_left" if members else "abandoned"
+                ended += await self.finish(appointment, current, reason, members, at=since)
         return ended
+
+    def _worker_gone(self, appointment: Appointment, session: InterviewSession,
+                     ) -> dt.datetime | None:
+        """When the worker left, if that was ``session_end_minutes`` ago or more; else None."""
+        if f"w:{appointment.worker_id}" in self.bus.present(appointment.public_id):
+            return None
+        since = dt.datetime.fromisoformat(session.log.get("worker_left") or session.log.get(
+            "last_seen") or session.started_at.isoformat())
+        if clock.now() - since < dt.timedelta(minutes=self.config.session_end_minutes):
+            return None
+        return since
 
     async def _session(self, part: Participant, first_mode: str) -> InterviewSession:
         session = await self.store.interviews.start(part.appointment.id, {

@@ -69,22 +69,16 @@ class InterviewRepository(_Repo):
         now = clock.to_db(clock.now())
 
         def q(c: sqlite3.Connection) -> sqlite3.Row:
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                row = c.execute("SELECT * FROM interview_sessions WHERE appointment_id = ?"
-                                " AND status = 'active'", (appointment_id,)).fetchone()
-                if row is None:
-                    cur = c.execute(
-                        "INSERT INTO interview_sessions (appointment_id, status, started_at,"
-                        " sealed) VALUES (?, 'active', ?, ?)", (appointment_id, now, sealed))
-                    row = c.execute("SELECT * FROM interview_sessions WHERE id = ?",
-                                    (cur.lastrowid,)).fetchone()
-                c.execute("COMMIT")
-                return row
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
-        return self._session(await self.db.run(q))
+            row = c.execute("SELECT * FROM interview_sessions WHERE appointment_id = ?"
+                            " AND status = 'active'", (appointment_id,)).fetchone()
+            if row is None:
+                cur = c.execute(
+                    "INSERT INTO interview_sessions (appointment_id, status, started_at,"
+                    " sealed) VALUES (?, 'active', ?, ?)", (appointment_id, now, sealed))
+                row = c.execute("SELECT * FROM interview_sessions WHERE id = ?",
+                                (cur.lastrowid,)).fetchone()
+            return row
+        return self._session(await self.db.transaction(q))
 
     async def save(self, s: InterviewSession) -> None:
         sealed = self.sealer.seal(s.log)

@@ -3,6 +3,11 @@
 Login throttling: each failure on a key (an account or an address) is counted; past the free
 attempts, every further attempt must wait a delay that doubles with each failure. An attempt made
 before the delay is over is refused (HTTP 429) with the number of seconds left.
+
+An account is throttled after a few failures; an address only after many more
+(``address_free_attempts``), because a whole office, or every user behind a reverse proxy, shares
+one: one person mistyping must not lock their colleagues out, while a password sprayer trying
+many accounts from one address is still stopped.
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ class LoginThrottle:
     FORGET_AFTER = 3600.0
 
     def __init__(self, free_attempts: int, first_delay: float,
-                 clock: Callable[[], float] = time.monotonic, max_delay: float = 900.0) -> None:
+                 clock: Callable[[], float] = time.monotonic, max_delay: float = 900.0,
+                 address_free_attempts: int | None = None) -> None:
         self.free_attempts = free_attempts
+        self.address_free_attempts = (free_attempts if address_free_attempts is None
+                                      else address_free_attempts)
         self.first_delay = first_delay
         self.max_delay = max_delay
         self._clock = clock
@@ -47,7 +55,8 @@ class LoginThrottle:
             entry = self._entries.setdefault(key, _Entry())
             entry.failures += 1
             entry.touched = now
-            over = entry.failures - self.free_attempts
+            free = self.address_free_attempts if key.startswith("ip:") else self.free_attempts
+            over = entry.failures - free
             if over > 0:
                 d = min(self.first_delay * 2 ** (over - 1), self.max_delay)
                 entry.blocked_until = now + d

@@ -13,6 +13,21 @@ import dataclasses
 from typing import Any
 
 
+@dataclasses.dataclass(frozen=True)
+class Credential:
+    """What let a connection in, so its access can be checked again while it stays open.
+
+    A worker: their login session (by the hash of its cookie) and account. A person's browser:
+    its guest browser id (which names its invitation)."""
+
+    worker_id: int | None = None
+    session_hash: str = ""
+    guest_browser_id: int | None = None
+
+
+ACCESS_ENDED = (4403, b"access ended")  # the link or the account no longer gives access
+
+
 @dataclasses.dataclass
 class Connection:
     """One WebSocket of one participant: the queue its writer drains.
@@ -22,6 +37,7 @@ class Connection:
     """
 
     participant: str
+    credential: Credential = dataclasses.field(default_factory=Credential)
     queue: asyncio.Queue[str | tuple[int, bytes] | None] = dataclasses.field(
         default_factory=lambda: asyncio.Queue(256))
 
@@ -70,11 +86,23 @@ class LiveBus:
             return False
         return True
 
-    def close(self, room: str, participant: str) -> None:
-        """Ask a participant's connection to close."""
+    def close(self, room: str, participant: str,
+              why: tuple[int, bytes] | None = None) -> None:
+        """Ask a participant's connection to close (with ``why``: a close code and reason)."""
         connection = self._rooms.get(room, {}).get(participant)
         if connection is not None:
-            _close(connection)
+            _close(connection, why)
+
+    def disconnect(self, connection: Connection, why: tuple[int, bytes] | None = None) -> None:
+        """Ask this very connection to close (not a newer one of the same participant)."""
+        _close(connection, why)
+
+    def connection(self, room: str, participant: str) -> Connection | None:
+        return self._rooms.get(room, {}).get(participant)
+
+    def connections(self, room: str) -> list[Connection]:
+        """The live connections of a room (to check their access again)."""
+        return list(self._rooms.get(room, {}).values())
 
     # waiting room
     def set_waiting(self, room: str, participant: str, info: dict[str, Any]) -> None:
@@ -90,11 +118,11 @@ class LiveBus:
         return dict(self._waiting.get(room, {}))
 
 
-def _close(connection: Connection) -> None:
+def _close(connection: Connection, why: tuple[int, bytes] | None = None) -> None:
     """Queue the close; a connection too far behind loses its backlog, not its close."""
     while True:
         try:
-            connection.queue.put_nowait(None)
+            connection.queue.put_nowait(why)
             return
         except asyncio.QueueFull:
             connection.queue.get_nowait()

@@ -16,7 +16,8 @@ MODALITIES = ("video", "audio", "phone")
 LANGUAGES = ("fr", "en")
 PLAN_B = ("worker_calls", "person_calls")
 
-_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+_EMAIL_PART = r'[^@\s<>"\x00-\x1f\x7f-\x9f]+'  # no space, no control character
+_EMAIL = re.compile(rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$")
 _PHONE = re.compile(r"^\+?[0-9 .()-]{6,20}$")
 
 
@@ -39,8 +40,15 @@ class Invalid(ValueError):
         self.params = params
 
 
-def check_email(field: str, value: str, required: bool = True) -> str:
-    value = value.strip()
+def check_is_text(field: str, value: object) -> str:
+    """``value`` when it is text: a number, list or object sent for a text field is refused."""
+    if not isinstance(value, str):
+        raise Invalid(field, N_("Some fields are missing or wrong."))
+    return value
+
+
+def check_email(field: str, value: object, required: bool = True) -> str:
+    value = check_is_text(field, value).strip()
     if not value and not required:
         return ""
     if not _EMAIL.match(value) or len(value) > 254:
@@ -48,8 +56,8 @@ def check_email(field: str, value: str, required: bool = True) -> str:
     return value
 
 
-def check_phone(field: str, value: str, required: bool = True) -> str:
-    value = value.strip()
+def check_phone(field: str, value: object, required: bool = True) -> str:
+    value = check_is_text(field, value).strip()
     if not value and not required:
         return ""
     if not _PHONE.match(value):
@@ -57,8 +65,8 @@ def check_phone(field: str, value: str, required: bool = True) -> str:
     return value
 
 
-def check_text(field: str, value: str, max_length: int, required: bool = True) -> str:
-    value = value.strip()
+def check_text(field: str, value: object, max_length: int, required: bool = True) -> str:
+    value = check_is_text(field, value).strip()
     if required and not value:
         raise Invalid(field, N_("Please fill in this field."))
     if len(value) > max_length:
@@ -66,8 +74,8 @@ def check_text(field: str, value: str, max_length: int, required: bool = True) -
     return value
 
 
-def check_choice(field: str, value: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
+def check_choice(field: str, value: object, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
         raise Invalid(field, N_("Please choose one of: {choices}."), choices=", ".join(choices))
     return value
 
@@ -127,6 +135,11 @@ class Case:
         return {"id": self.id, "worker_id": self.worker_id, "language": self.language,
                 "modality": self.modality, "created_at": self.created_at.isoformat(),
                 **self.sealed()}
+
+
+def may_access(worker: Worker, case: Case) -> bool:
+    """Workers see the cases assigned to them; administrators see every case."""
+    return worker.is_admin or case.worker_id == worker.id
 
 
 @dataclasses.dataclass
@@ -244,6 +257,37 @@ class GuestBrowser:
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "invitation_id": self.invitation_id, "browser": self.browser,
                 "device": self.device, "first_seen_at": self.first_seen_at.isoformat(),
+                "last_seen_at": self.last_seen_at.isoformat()}
+
+
+@dataclasses.dataclass
+class BrowserGroup:
+    """Browsers of one kind that opened a link, folded for the worker: "Chrome, Android phone × 3"."""
+
+    browser: str
+    device: str
+    count: int
+    first_seen_at: dt.datetime
+    last_seen_at: dt.datetime
+
+    @classmethod
+    def fold(cls, browsers: list[GuestBrowser]) -> list["BrowserGroup"]:
+        """One group per browser and device, in the order they first appeared."""
+        groups: dict[tuple[str, str], BrowserGroup] = {}
+        for b in browsers:
+            group = groups.get((b.browser, b.device))
+            if group is None:
+                groups[(b.browser, b.device)] = cls(b.browser, b.device, 1, b.first_seen_at,
+                                                    b.last_seen_at)
+            else:
+                group.count += 1
+                group.first_seen_at = min(group.first_seen_at, b.first_seen_at)
+                group.last_seen_at = max(group.last_seen_at, b.last_seen_at)
+        return list(groups.values())
+
+    def public(self) -> dict[str, Any]:
+        return {"browser": self.browser, "device": self.device, "count": self.count,
+                "first_seen_at": self.first_seen_at.isoformat(),
                 "last_seen_at": self.last_seen_at.isoformat()}
 
 

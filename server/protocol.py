@@ -8,15 +8,19 @@ with a ``ProtocolError`` carrying a stable code.
 from __future__ import annotations
 
 import dataclasses
-import json
+import functools
+import re
 import types
 import typing
 from typing import Any, ClassVar
+
+from . import json_input
 
 VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_CHAT_CHARS = 1000
 MAX_SDP_CHARS = 60_000
+MAX_DEPTH = 4  # the deepest client message: {"signal": {"description": {...}}} is 2 levels
 
 
 class ProtocolError(ValueError):
@@ -347,9 +351,13 @@ class HelpAlert(Message):
 
 # -- parse / dump -------------------------------------------------------------------------------
 
+@functools.cache
+def _hints(cls: type[Message]) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
 def _check(cls: type[Message], name: str, value: Any) -> Any:
-    hints = typing.get_type_hints(cls)
-    expected = hints[name]
+    expected = _hints(cls)[name]
     origin = typing.get_origin(expected)
     if origin in (typing.Union, types.UnionType):
         if value is None:
@@ -371,11 +379,9 @@ def parse(raw: str | bytes) -> Message:
     if len(raw) > MAX_MESSAGE_BYTES:
         raise ProtocolError("too_large", "message too large")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ProtocolError("malformed", "not valid JSON") from None
-    except RecursionError:  # found by tests/test_fuzz.py: "[" * 1000 blew the stack
-        raise ProtocolError("malformed", "JSON nested too deeply") from None
+        data = json_input.loads(raw, max_depth=MAX_DEPTH)
+    except json_input.JsonInputError as exc:  # NaN, lone surrogates, deep nesting, not JSON
+        raise ProtocolError("malformed", exc.message) from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ProtocolError("malformed", "a message is a JSON object with a type")
     cls = MESSAGES.get(data["type"])
@@ -395,6 +401,65 @@ def parse(raw: str | bytes) -> Message:
     return msg
 
 
+# An ICE candidate as browsers send it (RTCIceCandidateInit): only these keys, each of its type.
+CANDIDATE_KEYS = {"candidate": str, "sdpMid": (str, type(None)),
+                  "sdpMLineIndex": (int, type(None)), "usernameFragment": (str, type(None))}
+MAX_CANDIDATE_CHARS = 1000
+_CANDIDATE = re.compile(  # foundation component transport priority address port typ type ...
+    r"^candidate:[A-Za-z0-9+/]{1,32} [0-9]{1,5} [A-Za-z]{3,4} [0-9]{1,10} [0-9A-Za-z.:%_-]{1,255}"
+    r" [0-9]{1,5} typ [a-z]{4,5}( [ -~]*)?$")
+
+
+def _candidate(init: dict[str, Any], allow_empty: bool) -> None:
+    """A trickled ICE candidate: its keys, their types, and a candidate line that parses."""
+    for key, value in init.items():
+        kinds = CANDIDATE_KEYS.get(key)
+        if kinds is None or not isinstance(value, kinds) or isinstance(value, bool):
+            raise ProtocolError("bad_candidate", f"candidate.{key[:40]} is not expected")
+    text = init.get("candidate")
+    if not isinstance(text, str) or len(text) > MAX_CANDIDATE_CHARS:
+        raise ProtocolError("bad_candidate", "a candidate has a candidate line")
+    if text == "" and allow_empty:  # the end of candidates
+        return
+    if not _CANDIDATE.match(text):
+        raise ProtocolError("bad_candidate", "the candidate line cannot be parsed")
+    index = init.get("sdpMLineIndex")
+    if init.get("sdpMid") is None and index is None:
+        raise ProtocolError("bad_candidate", "a candidate names its sdpMid or sdpMLineIndex")
+    if index is not None and not 0 <= index < 64:
+        raise ProtocolError("bad_candidate", "sdpMLineIndex out of range")
+    mid = init.get("sdpMid")
+    if isinstance(mid, str) and len(mid) > 32:
+        raise ProtocolError("bad_candidate", "sdpMid too long")
+
+
+# The browser's test figures: each name, its range; numbers are finite (json_input checks).
+FIGURE_RANGES = {
+    "rtt_ms": (0, 600_000), "audio_up_kbps": (0, 1e6), "video_up_kbps": (0, 1e6),
+    "audio_down_kbps": (0, 1e6), "video_down_kbps": (0, 1e6), "up_kbps": (0, 1e6),
+    "down_kbps": (0, 1e6), "loss": (0, 1), "jitter_ms": (0, 600_000), "fps": (0, 1000),
+    "width": (0, 100_000), "height": (0, 100_000),
+}
+PATHS = ("direct", "turn-udp", "turn-tcp", "turn-tls", "unknown")
+
+
+def _figures(figures: dict[str, Any]) -> None:
+    for key, value in figures.items():
+        if key == "path":
+            if value not in PATHS:
+                raise ProtocolError("bad_field", f"figures.path is one of {', '.join(PATHS)}")
+            continue
+        bounds = FIGURE_RANGES.get(key)
+        if bounds is None:
+            raise ProtocolError("bad_field", f"figures has no {key[:40]!r}")
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ProtocolError("bad_field", f"figures.{key} must be a number")
+        if not bounds[0] <= value <= bounds[1]:
+            raise ProtocolError("bad_field", f"figures.{key} is out of range")
+
+
 def _validate(msg: Message) -> None:
     if isinstance(msg, Chat):
         if not msg.text.strip() or len(msg.text) > MAX_CHAT_CHARS:
@@ -402,10 +467,12 @@ def _validate(msg: Message) -> None:
     elif isinstance(msg, Signal):
         if (msg.description is None) == (msg.candidate is None):
             raise ProtocolError("bad_signal", "a signal carries a description or a candidate")
+        if msg.candidate is not None:
+            _candidate(msg.candidate, allow_empty=True)
         if msg.description is not None:
             d = msg.description
-            if d.get("type") not in ("offer", "answer") or not isinstance(d.get("sdp"), str) \
-                    or len(d["sdp"]) > MAX_SDP_CHARS:
+            if set(d) != {"type", "sdp"} or d["type"] not in ("offer", "answer") \
+                    or not isinstance(d["sdp"], str) or len(d["sdp"]) > MAX_SDP_CHARS:
                 raise ProtocolError("bad_signal", "a description has a type and an sdp")
             if "a=fingerprint:" not in d["sdp"]:
                 raise ProtocolError("insecure_sdp", "a description needs a DTLS fingerprint")
@@ -419,9 +486,10 @@ def _validate(msg: Message) -> None:
     elif isinstance(msg, TestOffer):
         if "a=fingerprint:" not in msg.sdp or "a=crypto:" in msg.sdp or len(msg.sdp) > MAX_SDP_CHARS:
             raise ProtocolError("insecure_sdp", "an offer needs a DTLS fingerprint and no SDES keys")
+    elif isinstance(msg, TestCandidate):
+        _candidate(msg.candidate, allow_empty=False)
     elif isinstance(msg, TestDone):
-        if len(json.dumps(msg.figures)) > 4000:
-            raise ProtocolError("bad_field", "figures too large")
+        _figures(msg.figures)
     elif isinstance(msg, Modality):
         if msg.mode not in ("video", "audio"):
             raise ProtocolError("bad_field", "modality.mode is video or audio")
@@ -435,5 +503,5 @@ def _validate(msg: Message) -> None:
 
 
 def dump(msg: Message) -> str:
-    """A server message as the text of one WebSocket frame."""
-    return json.dumps(msg.to_json(), ensure_ascii=False, separators=(",", ":"))
+    """A server message as the text of one WebSocket frame (never NaN or Infinity)."""
+    return json_input.dumps(msg.to_json())

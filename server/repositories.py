@@ -7,6 +7,8 @@ work atomically (``OutboxRepository.claim``).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import secrets
 import sqlite3
@@ -268,21 +270,31 @@ class InvitationRepository(_Repo):
             (clock.to_db(expires_at), appointment_id)))
 
     async def add_browser(self, invitation_id: int, cookie_hash: str, browser: str,
-                          device: str) -> GuestBrowser:
+                          device: str, at_most: int | None = None) -> GuestBrowser | None:
+        """Record a browser that opened the link; None when ``at_most`` browsers already did."""
         now = clock.to_db(clock.now())
 
-        def q(c: sqlite3.Connection) -> GuestBrowser:
+        def q(c: sqlite3.Connection) -> GuestBrowser | None:
+            if at_most is not None and c.execute(
+                    "SELECT count(*) FROM guest_browsers WHERE invitation_id = ?",
+                    (invitation_id,)).fetchone()[0] >= at_most:
+                return None
             cur = c.execute(
                 "INSERT INTO guest_browsers (invitation_id, cookie_hash, browser, device,"
                 " first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (invitation_id, cookie_hash, browser, device, now, now))
             return _browser(c.execute("SELECT * FROM guest_browsers WHERE id = ?",
                                       (cur.lastrowid,)).fetchone())
-        return await self.db.run(q)
+        return await self.db.transaction(q)
 
     async def browser_by_cookie(self, cookie_hash: str) -> GuestBrowser | None:
         r = await self.db.run(lambda c: c.execute(
             "SELECT * FROM guest_browsers WHERE cookie_hash = ?", (cookie_hash,)).fetchone())
+        return _browser(r) if r else None
+
+    async def browser(self, browser_id: int) -> GuestBrowser | None:
+        r = await self.db.run(lambda c: c.execute(
+            "SELECT * FROM guest_browsers WHERE id = ?", (browser_id,)).fetchone())
         return _browser(r) if r else None
 
     async def touch_browser(self, browser_id: int) -> None:
@@ -381,16 +393,31 @@ class OutboxRepository(_Repo):
 
     async def listing(self, worker_id: int | None, appointment_id: int | None = None,
                       ) -> list[OutboxMessage]:
-        sql, args = "SELECT * FROM outbox WHERE 1 = 1", []
+        """Messages newest first: of the cases now assigned to ``worker_id`` (all when None)."""
+        sql, args = ("SELECT o.* FROM outbox o LEFT JOIN appointments a ON a.id = o.appointment_id"
+                     " LEFT JOIN cases c ON c.id = a.case_id WHERE 1 = 1", [])
         if worker_id is not None:
-            sql += " AND worker_id = ?"
+            sql += " AND c.worker_id = ?"
             args.append(worker_id)
         if appointment_id is not None:
-            sql += " AND appointment_id = ?"
+            sql += " AND o.appointment_id = ?"
             args.append(appointment_id)
         rows = await self.db.run(lambda c: c.execute(
-            sql + " ORDER BY id DESC LIMIT 200", args).fetchall())
+            sql + " ORDER BY o.id DESC LIMIT 200", args).fetchall())
         return [self._message(r) for r in rows]
+
+
+_AUDITED: contextvars.ContextVar[bool] = contextvars.ContextVar("proxima_audited", default=False)
+
+
+def start_audit_scope() -> None:
+    """A request starts: no refusal of it is audited yet (see ``audit_recorded``)."""
+    _AUDITED.set(False)
+
+
+def audit_recorded() -> bool:
+    """Whether the current request (its task) has audited a refusal already."""
+    return _AUDITED.get()
 
 
 class AuditLog(_Repo):
@@ -398,6 +425,8 @@ class AuditLog(_Repo):
 
     async def record(self, actor: str, action: str, outcome: str, case_id: int | None = None,
                      target: str = "") -> None:
+        if outcome != "ok":
+            _AUDITED.set(True)
         await self.db.run(lambda c: c.execute(
             "INSERT INTO audit_log (at, actor, action, case_id, target, outcome)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -415,7 +444,7 @@ class AuditLog(_Repo):
 
 
 class Store:
-    """All repositories over one database."""
+    """All repositories over one database; ``atomic()`` makes one business act of their writes."""
 
     def __init__(self, db: Database, sealer: Sealer) -> None:
         self.db = db
@@ -429,4 +458,8 @@ class Store:
         self.audit = AuditLog(db, sealer)
         from .interview_store import InterviewRepository
         self.interviews = InterviewRepository(db, sealer)
+
+    def atomic(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """One business act: what is written inside commits whole, or not at all."""
+        return self.db.atomic()
 

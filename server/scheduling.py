@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from . import clock, crypto
 from .invitations import compose_email, compose_sms, join_link, mask
@@ -43,18 +43,15 @@ class AppointmentForm:
             raise Invalid(sorted(unknown)[0], N_("Unknown field."))
         try:
             form = cls(**data)
-            form.duration_minutes = int(form.duration_minutes)
-            if form.test_minutes is not None and form.test_minutes != "":
-                form.test_minutes = int(form.test_minutes)
-            else:
-                form.test_minutes = None
         except TypeError:
             raise Invalid("appointment", N_("Some fields are missing or wrong.")) from None
-        except ValueError:
-            raise Invalid("duration_minutes", N_("Please enter a number.")) from None
+        form.duration_minutes = _whole_number("duration_minutes", form.duration_minutes)
+        if form.test_minutes is not None:
+            form.test_minutes = _whole_number("test_minutes", form.test_minutes)
         if not isinstance(form.attendees, list):
             raise Invalid("attendees", N_("Attendees must be a list."))
-        form.sms_reminder = bool(form.sms_reminder)
+        if not isinstance(form.sms_reminder, bool):
+            raise Invalid("sms_reminder", N_("Some fields are missing or wrong."))
         return form
 
     def starts_at(self, zone: str) -> dt.datetime:
@@ -62,6 +59,12 @@ class AppointmentForm:
             local = dt.datetime.strptime(f"{self.date} {self.time}", "%Y-%m-%d %H:%M")
         except ValueError:
             raise Invalid("date", N_("Please give the date as YYYY-MM-DD and the time as HH:MM.")) from None
+        # Bounds first, on the wall clock: year 1 or 9999 would overflow a datetime further on.
+        here = clock.to_local(clock.now(), zone).replace(tzinfo=None)
+        if local < here - dt.timedelta(days=1):
+            raise Invalid("date", N_("This date and time is in the past."))
+        if local > here + FURTHEST_AHEAD:
+            raise Invalid("date", N_("This date is too far ahead: please check the year."))
         try:
             starts = clock.local_to_utc(local, zone)
         except clock.LocalTimeError:
@@ -72,13 +75,35 @@ class AppointmentForm:
         return starts
 
 
-class Scheduling:
-    """The appointment workflow; ``notify`` wakes the outbox when a message is added."""
+FURTHEST_AHEAD = dt.timedelta(days=5 * 366)  # an appointment is planned at most 5 years ahead
 
-    def __init__(self, store: Store, config: Config, notify: Callable[[], None]) -> None:
+
+def _whole_number(field: str, value: object) -> int:
+    """A JSON integer (``3``, or ``3.0`` which JSON Schema counts as one); nothing else."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if type(value) is not int:
+        raise Invalid(field, N_("Please enter a number."))
+    return value
+
+
+async def _nobody(room: str | None = None) -> int:
+    return 0
+
+
+class Scheduling:
+    """The appointment workflow.
+
+    Each act (plan, move, cancel, revoke, re-issue) is one transaction: it commits whole or not at
+    all. ``notify`` wakes the outbox when a message was added; ``access_changed(room)`` closes the
+    live connections of an appointment whose link stopped working."""
+
+    def __init__(self, store: Store, config: Config, notify: Callable[[], None],
+                 access_changed: Callable[[str], Awaitable[int]] = _nobody) -> None:
         self.store = store
         self.config = config
         self.notify = notify
+        self.access_changed = access_changed
 
     # -- appointments -------------------------------------------------------------------------
 
@@ -97,11 +122,13 @@ class Scheduling:
             created_at=clock.now())
         if appointment.sms_reminder and not case.mobile:
             raise Invalid("sms_reminder", N_("The case has no mobile number for an SMS."))
-        appointment = await self.store.appointments.create(appointment)
-        await self.store.entries.add(case.id, "appointment_created", {
-            "starts_at": appointment.starts_at.isoformat(), "modality": appointment.modality,
-            "duration_minutes": appointment.duration_minutes}, appointment.id)
-        link = await self._issue(worker, case, appointment, "invitation")
+        async with self.store.atomic():
+            appointment = await self.store.appointments.create(appointment)
+            await self.store.entries.add(case.id, "appointment_created", {
+                "starts_at": appointment.starts_at.isoformat(), "modality": appointment.modality,
+                "duration_minutes": appointment.duration_minutes}, appointment.id)
+            link = await self._issue(worker, case, appointment, "invitation")
+        self.notify()
         return appointment, link
 
     async def move(self, worker: Worker, case: Case, appointment: Appointment,
@@ -117,38 +144,51 @@ class Scheduling:
             test_minutes=(appointment.test_minutes if form.test_minutes is None
                           else form.test_minutes),
             sms_reminder=form.sms_reminder, sequence=appointment.sequence + 1)
-        await self.store.appointments.save(changed)
-        await self.store.entries.add(case.id, "appointment_moved", {
-            "from": before.isoformat(), "to": changed.starts_at.isoformat(),
-            "modality": changed.modality}, appointment.id)
-        await self._revoke(appointment, reason="moved")
-        return await self._issue(worker, case, changed, "moved")
+        async with self.store.atomic():
+            await self.store.appointments.save(changed)
+            await self.store.entries.add(case.id, "appointment_moved", {
+                "from": before.isoformat(), "to": changed.starts_at.isoformat(),
+                "modality": changed.modality}, appointment.id)
+            await self._revoke(appointment, reason="moved")
+            link = await self._issue(worker, case, changed, "moved")
+        self.notify()
+        await self.access_changed(appointment.public_id)
+        return link
 
     async def cancel(self, worker: Worker, case: Case, appointment: Appointment) -> None:
         """Cancel: the link stops working and the person gets the cancelled event."""
         self._planned(appointment)
         cancelled = dataclasses.replace(appointment, status="cancelled",
                                         sequence=appointment.sequence + 1)
-        await self.store.appointments.save(cancelled)
-        await self._revoke(appointment, reason="cancelled")
-        await self.store.entries.add(case.id, "appointment_cancelled", {
-            "starts_at": appointment.starts_at.isoformat()}, appointment.id)
-        if case.email:
-            payload = compose_email("cancelled", self.config, cancelled, case, worker, None)
-            await self._queue_email(worker, cancelled, None, payload, "cancellation")
+        async with self.store.atomic():
+            await self.store.appointments.save(cancelled)
+            await self._revoke(appointment, reason="cancelled")
+            await self.store.entries.add(case.id, "appointment_cancelled", {
+                "starts_at": appointment.starts_at.isoformat()}, appointment.id)
+            if case.email:
+                payload = compose_email("cancelled", self.config, cancelled, case, worker, None)
+                await self._queue_email(worker, cancelled, None, payload, "cancellation")
+        self.notify()
+        await self.access_changed(appointment.public_id)
 
     # -- links --------------------------------------------------------------------------------
 
     async def revoke(self, case: Case, appointment: Appointment) -> None:
-        """Cut off the link and every browser that opened it."""
-        await self._revoke(appointment, reason="revoked")
-        await self.store.entries.add(case.id, "invitation_revoked", {}, appointment.id)
+        """Cut off the link and every browser that opened it, live connections included."""
+        async with self.store.atomic():
+            await self._revoke(appointment, reason="revoked")
+            await self.store.entries.add(case.id, "invitation_revoked", {}, appointment.id)
+        await self.access_changed(appointment.public_id)
 
     async def reissue(self, worker: Worker, case: Case, appointment: Appointment) -> str:
         """Revoke the current link and send a new one."""
         self._planned(appointment)
-        await self._revoke(appointment, reason="reissued")
-        return await self._issue(worker, case, appointment, "invitation", reissued=True)
+        async with self.store.atomic():
+            await self._revoke(appointment, reason="reissued")
+            link = await self._issue(worker, case, appointment, "invitation", reissued=True)
+        self.notify()
+        await self.access_changed(appointment.public_id)
+        return link
 
     async def open_link(self, token: str) -> tuple[str, Invitation | None]:
         """What a token leads to: ('valid' | 'expired' | 'revoked' | 'unknown', invitation)."""
@@ -158,16 +198,23 @@ class Scheduling:
         return invitation.state(clock.now()), invitation
 
     async def admit_browser(self, invitation: Invitation, user_agent: str,
-                            ) -> tuple[str, GuestBrowser]:
-        """Give a browser its own cookie for this invitation; returns the cookie's value."""
+                            ) -> tuple[str, GuestBrowser] | None:
+        """Give a browser its own cookie for this invitation; returns the cookie's value.
+
+        None when ``link_browsers_max`` browsers have opened the link already (mail scanners and
+        forwarded links): the person is then shown the worker's number instead."""
         cookie = crypto.new_token()
         browser, device = describe_user_agent(user_agent)
-        guest = await self.store.invitations.add_browser(
-            invitation.id, crypto.token_hash(cookie), browser, device)
-        appointment = await self.store.appointments.get(invitation.appointment_id)
-        if appointment is not None:
-            await self.store.entries.add(appointment.case_id, "link_opened", {
-                "browser": browser, "device": device}, appointment.id)
+        async with self.store.atomic():
+            guest = await self.store.invitations.add_browser(
+                invitation.id, crypto.token_hash(cookie), browser, device,
+                at_most=self.config.link_browsers_max)
+            if guest is None:
+                return None
+            appointment = await self.store.appointments.get(invitation.appointment_id)
+            if appointment is not None:
+                await self.store.entries.add(appointment.case_id, "link_opened", {
+                    "browser": browser, "device": device}, appointment.id)
         return cookie, guest
 
     async def guest(self, cookie: str) -> tuple[str, GuestBrowser | None, Invitation | None]:
@@ -219,7 +266,6 @@ class Scheduling:
             await self.store.outbox.add("sms", "reminder", status, mask(case.mobile), sms,
                                         appointment.id, invitation.id, worker.id,
                                         not_before=max(due, clock.now()))
-        self.notify()
         return link
 
     async def _queue_email(self, worker: Worker, appointment: Appointment,
@@ -229,7 +275,6 @@ class Scheduling:
         await self.store.outbox.add("email", kind, status, mask(payload["to"]), payload,
                                     appointment.id, invitation.id if invitation else None,
                                     worker.id)
-        self.notify()
 
 
 def _attendees(raw: list[Any]) -> list[Attendee]:

@@ -11,6 +11,7 @@ default.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -62,10 +63,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sms_reminder_minutes", int, 120, "How long before the start an SMS reminder is sent."),
     Setting("test_slot_minutes", int, 15, "How long before the start the connection test opens."),
     Setting("link_grace_minutes", int, 60, "How long after the end of an appointment its link still works."),
+    Setting("link_browsers_max", int, 20,
+            "Browsers that may open one invitation link (mail scanners and forwarded links open "
+            "it too); beyond it the link shows the worker's phone number instead."),
     Setting("session_idle_minutes", int, 30, "A worker's session ends after this much inactivity."),
     Setting("session_max_hours", int, 10, "A worker's session ends this long after login, whatever happens."),
     Setting("login_free_attempts", int, 3, "Failed logins allowed before the growing delay starts."),
     Setting("login_delay_seconds", float, 2.0, "First delay after too many failed logins; it doubles each time."),
+    Setting("login_address_free_attempts", int, 50,
+            "Failed logins allowed from one address, whatever the accounts, before the delay "
+            "starts for that address (an office or a proxy shares one address)."),
+    Setting("trusted_proxies", str, "",
+            "Addresses (or networks, comma-separated) of your reverse proxies; only requests "
+            "coming from them may name the client's address in client_address_header."),
+    Setting("client_address_header", str, "X-Forwarded-For",
+            "The header in which a trusted proxy names the client's address."),
     Setting("outbox_interval_seconds", float, 5.0, "How often the outbox looks for messages to send."),
     Setting("outbox_retry_seconds", float, 30.0, "First delay before a failed message is retried; it doubles each time."),
     Setting("outbox_max_attempts", int, 12,
@@ -162,7 +174,18 @@ def load(environ: Mapping[str, str] | None = None, toml_path: str | None = None)
             values[s.name] = _convert(s, from_file[s.name])
         else:
             values[s.name] = s.default
+    _check_networks(BY_NAME["trusted_proxies"], values["trusted_proxies"])
     return Config(values)
+
+
+def _check_networks(setting: Setting, text: str) -> None:
+    for part in (p.strip() for p in text.split(",")):
+        if part:
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"{setting.env}: {part!r} is not an address or a network") from None
 
 
 def describe() -> str:

@@ -347,3 +347,12 @@ def only_loopback() -> bool:
 def nft(*commands: str) -> None:
     for command in commands:
         subprocess.run(["sh", "-c", "nft " + command], check=True)
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where a test saves its screenshots: $PROXIMA_SCREENSHOTS (to look at them), else a temp dir."""
+    import os
+    where = Path(os.environ.get("PROXIMA_SCREENSHOTS") or tmp_path)
+    where.mkdir(parents=True, exist_ok=True)
+    return where

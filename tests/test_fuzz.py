@@ -17,6 +17,7 @@ import random
 from typing import Any
 
 import aiohttp
+import pytest
 from hypothesis import assume, example, given, settings, strategies as st
 
 from server import protocol
@@ -26,6 +27,7 @@ from live_helpers import FAKE_SDP, connect, consent, guest, planned_soon, in_cal
 FUZZ = settings(max_examples=300, deadline=None, database=None)
 
 PARSER_CODES = {"too_large", "malformed", "unknown_type", "bad_field", "bad_chat", "bad_signal",
+                "bad_candidate",
                 "insecure_sdp"}
 CLIENT_TYPES = sorted(t for t, cls in protocol.MESSAGES.items() if cls.direction != "server")
 SERVER_ONLY_TYPES = sorted(t for t, cls in protocol.MESSAGES.items() if cls.direction == "server")
@@ -161,7 +163,13 @@ descriptions = st.fixed_dictionaries({
     "sdp": st.tuples(st.text(max_size=200), st.text(max_size=200)).map(
         lambda ab: ab[0] + "a=fingerprint:sha-256 00:11\r\n" + ab[1]).filter(
         lambda sdp: "a=crypto:" not in sdp)})
-candidates = st.fixed_dictionaries({"candidate": st.text(max_size=100), "sdpMid": st.text(max_size=5),
+candidate_lines = st.builds(
+    lambda foundation, priority, port, kind: (
+        f"candidate:{foundation} 1 udp {priority} 127.0.0.1 {port} typ {kind}"),
+    st.text("abcdef0123456789", min_size=1, max_size=10), st.integers(0, 2**31),
+    st.integers(1, 65535), st.sampled_from(["host", "srflx", "relay"]))
+candidates = st.fixed_dictionaries({"candidate": candidate_lines | st.just(""),
+                                    "sdpMid": st.text(max_size=5),
                                     "sdpMLineIndex": st.integers(0, 10)})
 
 server_messages = st.one_of(
@@ -313,7 +321,7 @@ def fuzz_frames(rng: random.Random, n: int) -> list[Frame]:
         Frame("binary", b"\x00\xff" * 10),
     ]
     while len(frames) < n:
-        kind = rng.randrange(12)
+        kind = rng.randrange(14)
         if kind == 0:
             frames.append(Frame("random bytes as text", _junk(rng, rng.randrange(1, 300))))
         elif kind == 1:
@@ -354,6 +362,19 @@ def fuzz_frames(rng: random.Random, n: int) -> list[Frame]:
         elif kind == 10:
             frames.append(Frame("valid but refused", json.dumps(_valid_but_refused(rng),
                                                                 ensure_ascii=rng.random() < 0.5)))
+        elif kind == 12:  # a lone surrogate, escaped: valid ASCII on the wire, not valid text
+            d = _valid_but_refused(rng)
+            text_fields = [k for k, v in d.items() if isinstance(v, str) and k != "type"] or ["x"]
+            d[rng.choice(text_fields)] = "a" + chr(rng.randrange(0xD800, 0xE000)) + "b"
+            frames.append(Frame("lone surrogate", json.dumps(d)))
+        elif kind == 13:  # NaN, Infinity and numbers too large for a float
+            d = _valid_but_refused(rng)
+            d[rng.choice([k for k in d if k != "type"] or ["x"])] = rng.choice(
+                [float("nan"), float("inf"), float("-inf")])
+            raw = json.dumps(d)
+            if rng.random() < 0.3:
+                raw = raw.replace("Infinity", "1e999").replace("NaN", "-1e999")
+            frames.append(Frame("non-finite number", raw))
         else:
             s = rng.choice(samples)
             frames.append(Frame("byte-flipped JSON", "".join(
@@ -385,11 +406,15 @@ async def interview_in_progress(proxima: Any) -> tuple[Any, Any]:
     return call["worker"], call["person"]
 
 
-async def waiting_person(proxima: Any) -> tuple[Any, Any, str]:
-    """A person who consented and waits, with no worker connected (nothing else talks to them)."""
+async def waiting_person(proxima: Any, socket: str = "call") -> tuple[Any, Any, str]:
+    """A person who consented and waits, with no worker connected (nothing else talks to them);
+    with ``socket="test"``, the same person's connection-test socket instead."""
     _, _, created, public_id = await planned_soon(
         proxima, worker=await proxima.worker(email="fuzz@example.org", name="Fuzz Target"))
     browser = await guest(proxima, created["link"])
+    if socket == "test":
+        public_id += "?purpose=test"
+        return browser, await connect(proxima, browser, public_id), public_id
     wire = await connect(proxima, browser, public_id)
     await consent(wire)
     await wire.expect("waiting")
@@ -402,15 +427,17 @@ async def expect_chat(wire: Any, text: str) -> None:
         pass
 
 
-async def test_fuzzed_frames_get_errors_and_break_nothing(proxima, caplog):
+@pytest.mark.parametrize("socket", ["call", "test"])
+async def test_fuzzed_frames_get_errors_and_break_nothing(proxima, caplog, socket):
     caplog.set_level(logging.ERROR)
     worker, person = await interview_in_progress(proxima)
-    browser, wire, public_id = await waiting_person(proxima)
+    browser, wire, public_id = await waiting_person(proxima, socket)
 
     async def reconnect() -> Any:
         with_welcome = await connect(proxima, browser, public_id)
-        assert with_welcome.inbox[-1]["state"] == "waiting"
-        await with_welcome.expect("waiting")
+        if socket == "call":
+            assert with_welcome.inbox[-1]["state"] == "waiting"
+            await with_welcome.expect("waiting")
         return with_welcome
 
     anomalies: list[str] = []

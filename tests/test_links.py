@@ -138,3 +138,35 @@ async def test_english_page_on_request(proxima):
     english = await guest.request("GET", str(page.url.path) + "?lang=en",
                                   headers={"Accept": "text/html"})
     assert "Your appointment" in await english.text()
+
+
+async def test_a_link_opened_by_many_browsers_is_capped_and_folded(proxima):
+    """Mail scanners and forwarded links: past the cap, a plain page with the worker's number;
+    the case record and the worker's page stay readable."""
+    import aiohttp
+
+    anne, case, created = await planned(proxima)
+    cap = 20  # the default of PROXIMA_LINK_BROWSERS_MAX
+    statuses = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=proxima.ssl),
+                                     cookie_jar=aiohttp.DummyCookieJar()) as scanner:
+        for i in range(cap + 5):  # each request is a new browser: no cookie is kept
+            ua = PHONE_UA if i % 2 else LAPTOP_UA
+            async with scanner.get(created["link"], allow_redirects=False,
+                                   headers={"User-Agent": ua, "Accept": "text/html"}) as r:
+                statuses.append(r.status)
+                page = await r.text()
+    assert statuses == [303] * cap + [403] * 5
+    assert "ouvert trop de fois" in page and "01 23 45 67 89" in page
+    record = (await anne.json("GET", f"/api/cases/{case['id']}"))["record"]
+    assert [e["kind"] for e in record].count("link_opened") == cap
+    view = await anne.json("GET", f"/api/appointments/{created['appointment']['id']}")
+    assert sorted(g["count"] for g in view["browser_groups"]) == [10, 10]
+    html = await (await anne.request("GET", f"/appointments/{created['appointment']['id']}",
+                                     headers={"Accept": "text/html"})).text()
+    table = html[html.index('<table id="browsers">'):]
+    table = table[:table.index("</table>")]
+    assert table.count("<tr>") == 1 + 2  # the header, and one row per kind of browser
+    assert "<td>10</td>" in table and "Ouvert dans 20 navigateurs" in html
+    refused = [e for e in await proxima.store.audit.entries() if e["action"] == "open_link"]
+    assert len(refused) == 5 and all(e["outcome"] == "refused:too_many_browsers" for e in refused)

@@ -42,10 +42,70 @@ async def test_login_throttling_grows_then_refuses(make_proxima):
     r = await client.request("POST", "/api/session",
                              json={"email": "bob@example.org", "password": "wrong"})
     assert r.status == 429 and int(r.headers["Retry-After"]) == 2
-    # The address is throttled too, whatever the account.
+    # Another account from the same address (a colleague in the same office) is not blocked.
     r = await client.request("POST", "/api/session",
                              json={"email": "other@example.org", "password": "x"})
+    assert r.status == 401
+
+
+async def test_one_blocked_account_does_not_lock_the_office_out(make_proxima):
+    """A shared office connection: Bob is blocked, Carla logs in from the same address."""
+    proxima = await make_proxima(login_free_attempts=3, login_delay_seconds=60.0)
+    await proxima.worker(email="bob@example.org")
+    await proxima.worker(email="carla@example.org")
+    office = proxima.client()
+    for _ in range(5):
+        await office.request("POST", "/api/session",
+                             json={"email": "bob@example.org", "password": "wrong"})
+    r = await office.request("POST", "/api/session",
+                             json={"email": "bob@example.org", "password": "wrong"})
     assert r.status == 429
+    await office.login("carla@example.org", "worker-password-for-tests")
+
+
+async def test_an_address_trying_many_accounts_is_throttled_later(make_proxima):
+    proxima = await make_proxima(login_free_attempts=3, login_address_free_attempts=8,
+                                 login_delay_seconds=60.0)
+    await proxima.worker(email="carla@example.org")
+    sprayer = proxima.client()
+    statuses = []
+    for i in range(10):  # one try per account: no account reaches its own threshold
+        r = await sprayer.request("POST", "/api/session",
+                                  json={"email": f"user{i}@example.org", "password": "x"})
+        statuses.append(r.status)
+    assert statuses[:9] == [401] * 9 and statuses[9] == 429
+    assert [e["outcome"] for e in await proxima.store.audit.entries()
+            if e["action"] == "login"].count("throttled:too_many_attempts") == 1
+
+
+async def test_behind_a_trusted_proxy_each_client_address_counts_alone(make_proxima):
+    proxima = await make_proxima(login_free_attempts=1, login_address_free_attempts=2,
+                                 login_delay_seconds=60.0, trusted_proxies="127.0.0.1/32")
+    client = proxima.client()
+
+    async def attempt(address, email="x@example.org"):
+        return (await client.request("POST", "/api/session",
+                                     json={"email": email, "password": "x"},
+                                     headers={"X-Forwarded-For": address})).status
+
+    # One client address runs out of attempts; another one behind the same proxy does not.
+    assert [await attempt("198.51.100.7", f"u{i}@example.org") for i in range(4)] == \
+        [401, 401, 401, 429]
+    assert await attempt("203.0.113.9", "v@example.org") == 401
+    # A client cannot pick its address: what it writes before the proxy's entry is ignored.
+    assert await attempt("10.9.9.9, 198.51.100.7", "w@example.org") == 429
+
+
+async def test_without_a_trusted_proxy_the_header_is_ignored(make_proxima):
+    proxima = await make_proxima(login_free_attempts=1, login_address_free_attempts=2,
+                                 login_delay_seconds=60.0)
+    client = proxima.client()
+    statuses = []
+    for i in range(4):  # a new forged address each time does not escape the address limit
+        statuses.append((await client.request(
+            "POST", "/api/session", json={"email": f"u{i}@example.org", "password": "x"},
+            headers={"X-Forwarded-For": f"198.51.100.{i}"})).status)
+    assert statuses == [401, 401, 401, 429]
 
 
 async def test_session_cookie_attributes_and_logout(proxima):

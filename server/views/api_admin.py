@@ -6,7 +6,7 @@ from aiohttp import web
 
 from .. import accounts
 from ..access import int_id, parse_id
-from ..edge import STORE, ApiError, json_body, require_admin
+from ..edge import LIVE_ACCESS, STORE, ApiError, json_body, require_admin
 from ..models import N_, ROLES, Invalid, check_choice, check_phone, check_text
 
 routes = web.RouteTableDef()
@@ -15,8 +15,10 @@ routes = web.RouteTableDef()
 @routes.get("/api/workers")
 async def list_workers(request: web.Request) -> web.Response:
     """Every worker account."""
-    await require_admin(request)
+    admin = await require_admin(request)
     workers = await request.app[STORE].workers.all()
+    await request.app[STORE].audit.record(f"worker:{admin.id}", "list_workers", "ok",
+                                          target=f"{len(workers)} accounts")
     return web.json_response({"workers": [w.public() for w in workers]})
 
 
@@ -27,8 +29,8 @@ async def create_worker(request: web.Request) -> web.Response:
     data = await json_body(request)
     store = request.app[STORE]
     worker, password = await accounts.create_worker(
-        store, str(data.get("email", "")), str(data.get("display_name", "")),
-        str(data.get("phone", "")), str(data.get("role", "worker")))
+        store, data.get("email", ""), data.get("display_name", ""), data.get("phone", ""),
+        data.get("role", "worker"))  # each is checked to be text
     await store.audit.record(f"worker:{admin.id}", "create_worker", "ok",
                              target=f"worker:{worker.id}")
     return web.json_response({"worker": worker.public(), "one_time_password": password},
@@ -49,18 +51,22 @@ async def update_worker(request: web.Request) -> web.Response:
         raise Invalid(sorted(unknown)[0], N_("Unknown field."))
     fields: dict[str, object] = {}
     if "display_name" in data:
-        fields["display_name"] = check_text("display_name", str(data["display_name"]), 200)
+        fields["display_name"] = check_text("display_name", data["display_name"], 200)
     if "phone" in data:
-        fields["phone"] = check_phone("phone", str(data["phone"]), required=False)
+        fields["phone"] = check_phone("phone", data["phone"], required=False)
     if "role" in data:
-        fields["role"] = check_choice("role", str(data["role"]), ROLES)
+        fields["role"] = check_choice("role", data["role"], ROLES)
     if "disabled" in data:
-        fields["disabled"] = bool(data["disabled"])
+        if not isinstance(data["disabled"], bool):
+            raise Invalid("disabled", N_("Some fields are missing or wrong."))
+        fields["disabled"] = data["disabled"]
         if worker.id == admin.id and fields["disabled"]:
             raise Invalid("disabled", N_("You cannot disable your own account."))
     await store.workers.update(worker.id, **fields)
-    if fields.get("disabled"):
-        await store.sessions.delete_for_worker(worker.id)
+    if fields.get("disabled") or "role" in fields:
+        if fields.get("disabled"):
+            await store.sessions.delete_for_worker(worker.id)
+        await request.app[LIVE_ACCESS].recheck()  # a call in progress ends for them now
     await store.audit.record(f"worker:{admin.id}", "update_worker", "ok",
                              target=f"worker:{worker.id}:{','.join(sorted(fields))}")
     updated = await store.workers.get(worker.id)
@@ -71,10 +77,12 @@ async def update_worker(request: web.Request) -> web.Response:
 @routes.get("/api/audit")
 async def audit_log(request: web.Request) -> web.Response:
     """The latest audit entries (``?case_id=`` for one case)."""
-    await require_admin(request)
+    admin = await require_admin(request)
     case_id = request.query.get("case_id")
     wanted = parse_id(case_id) if case_id else None
     if case_id and wanted is None:
         raise Invalid("case_id", N_("Please enter a number."))
     entries = await request.app[STORE].audit.entries(wanted)
+    await request.app[STORE].audit.record(f"worker:{admin.id}", "read_audit_log", "ok",
+                                          target=f"case:{case_id}" if case_id else "all")
     return web.json_response({"entries": entries})

@@ -7,7 +7,7 @@ import math
 from aiohttp import web
 
 from .. import passwords
-from ..edge import (STORE, THROTTLE, ApiError, client_ip, end_session, json_body,
+from ..edge import (LIVE_ACCESS, STORE, THROTTLE, ApiError, client_ip, end_session, json_body,
                     require_worker, session_worker, start_session)
 from ..models import N_
 
@@ -58,6 +58,7 @@ async def logout(request: web.Request) -> web.Response:
     await end_session(request, response)
     if worker is not None:
         await request.app[STORE].audit.record(f"worker:{worker.id}", "logout", "ok")
+        await request.app[LIVE_ACCESS].recheck()  # a live page of this session closes too
     return response
 
 
@@ -84,4 +85,5 @@ async def change_password(request: web.Request) -> web.Response:
     response = web.json_response({"ok": True})
     await start_session(request, response, worker)
     await store.audit.record(f"worker:{worker.id}", "password_change", "ok")
+    await request.app[LIVE_ACCESS].recheck()  # the other sessions' live pages close too
     return response

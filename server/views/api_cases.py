@@ -9,8 +9,8 @@ from aiohttp import web
 
 from .. import clock
 from ..access import appointment_for, case_for, int_id, parse_id, visible_cases
-from ..edge import SCHEDULING, STORE, ApiError, json_body, require_worker
-from ..models import N_, Case, Invalid
+from ..edge import LIVE_ACCESS, SCHEDULING, STORE, ApiError, json_body, require_worker
+from ..models import N_, BrowserGroup, Case, Invalid
 from ..scheduling import AppointmentForm
 
 routes = web.RouteTableDef()
@@ -23,7 +23,7 @@ def _case_fields(data: dict[str, Any]) -> dict[str, str]:
     unknown = set(data) - set(CASE_FIELDS) - {"worker_id"}
     if unknown:
         raise Invalid(sorted(unknown)[0], N_("Unknown field."))
-    return {k: str(data[k]) for k in CASE_FIELDS if k in data}
+    return {k: data[k] for k in CASE_FIELDS if k in data}  # Case checks each value is text
 
 
 async def _assignee(request: web.Request, data: dict[str, Any], default: int | None) -> int | None:
@@ -93,6 +93,9 @@ async def update_case(request: web.Request) -> web.Response:
     if worker_id != case.worker_id:
         changed.append("worker_id")
     await store.entries.add(case.id, "case_updated", {"fields": changed})
+    if worker_id != case.worker_id:  # the former worker's live connections end now
+        await request.app[LIVE_ACCESS].recheck_appointments(
+            await store.appointments.for_case(case.id))
     return web.json_response({"case": updated.public()})
 
 
@@ -113,11 +116,12 @@ async def _appointment_view(request: web.Request, appointment_id: int) -> dict[s
     invitation = await store.invitations.current(appointment.id)
     browsers = await store.invitations.browsers(appointment.id)
     messages = await store.outbox.listing(None, appointment.id)
+    current = [b for b in browsers if invitation is not None and b.invitation_id == invitation.id]
     return {
         "appointment": appointment.public(),
         "invitation": invitation.public(clock.now()) if invitation else None,
-        "browsers": [b.public() for b in browsers
-                     if invitation is not None and b.invitation_id == invitation.id],
+        "browsers": [b.public() for b in current],
+        "browser_groups": [g.public() for g in BrowserGroup.fold(current)],
         "messages": [m.public() for m in messages],
     }
 

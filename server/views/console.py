@@ -15,7 +15,7 @@ from aiohttp import web
 from .. import clock, i18n
 from ..access import appointment_for, case_for, int_id, visible_cases
 from ..edge import CONFIG, LANG_COOKIE, STORE, ApiError, request_language, session_worker
-from ..models import N_, Worker
+from ..models import N_, BrowserGroup, Worker
 
 routes = web.RouteTableDef()
 
@@ -105,7 +105,9 @@ async def appointment_page(request: web.Request) -> web.Response:
     return _page(request, "console/appointment.html", worker, case=case,
                  appointment=appointment, invitation=invitation,
                  state=invitation.state(clock.now()) if invitation else None,
-                 browsers=browsers, messages=await store.outbox.listing(None, appointment.id),
+                 browsers=BrowserGroup.fold(browsers), browser_count=len(browsers),
+                 browsers_max=config.link_browsers_max,
+                 messages=await store.outbox.listing(None, appointment.id),
                  tests=await store.interviews.tests(appointment.id),
                  local_date=local.strftime("%Y-%m-%d"), local_time=local.strftime("%H:%M"))
 
@@ -113,7 +115,10 @@ async def appointment_page(request: web.Request) -> web.Response:
 @routes.get("/outbox")
 async def outbox_page(request: web.Request) -> web.Response:
     worker = await _console_worker(request)
-    messages = await request.app[STORE].outbox.listing(None if worker.is_admin else worker.id)
+    store = request.app[STORE]
+    messages = await store.outbox.listing(None if worker.is_admin else worker.id)
+    await store.audit.record(f"worker:{worker.id}", "read_outbox", "ok",
+                             target=f"{len(messages)} messages")
     return _page(request, "console/outbox.html", worker, messages=messages)
 
 
@@ -122,8 +127,11 @@ async def workers_page(request: web.Request) -> web.Response:
     worker = await _console_worker(request)
     if not worker.is_admin:
         raise ApiError(403, "admin_only", N_("Only an administrator can do this."))
-    return _page(request, "console/workers.html", worker,
-                 workers=await request.app[STORE].workers.all())
+    store = request.app[STORE]
+    workers = await store.workers.all()
+    await store.audit.record(f"worker:{worker.id}", "list_workers", "ok",
+                             target=f"{len(workers)} accounts")
+    return _page(request, "console/workers.html", worker, workers=workers)
 
 
 @routes.get("/ca.pem")

@@ -50,8 +50,13 @@ async def _ended_page(request: web.Request, state: str, invitation: Invitation |
     html = i18n.render(lang, "join/ended.html", state=state, phone=phone, replaced=replaced,
                        service_name=config.service_name, worker=None, csrf=None,
                        lang_links=True)
-    status = 404 if state == "unknown" else 410
+    status = 404 if state == "unknown" else 403 if state == "full" else 410
     return web.Response(text=html, status=status, content_type="text/html")
+
+
+async def _case_id(request: web.Request, invitation: Invitation) -> int | None:
+    appointment = await request.app[STORE].appointments.get(invitation.appointment_id)
+    return appointment.case_id if appointment else None
 
 
 @routes.get("/j/{token}")
@@ -69,7 +74,12 @@ async def open_link(request: web.Request) -> web.StreamResponse:
         known_state, guest, known = await scheduling.guest(existing)
         if known_state == "valid" and known is not None and known.id == invitation.id:
             raise response
-    cookie, _ = await scheduling.admit_browser(invitation, request.headers.get("User-Agent", ""))
+    admitted = await scheduling.admit_browser(invitation, request.headers.get("User-Agent", ""))
+    if admitted is None:
+        await store.audit.record("anonymous", "open_link", "refused:too_many_browsers",
+                                 case_id=await _case_id(request, invitation))
+        return await _ended_page(request, "full", invitation)
+    cookie, _ = admitted
     max_age = int((invitation.expires_at - clock.now()).total_seconds())
     set_cookie(response, _cookie_name(appointment), cookie, max_age=max(max_age, 60))
     raise response

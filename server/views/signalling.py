@@ -14,13 +14,13 @@ import logging
 
 from aiohttp import WSMsgType, web
 
-from .. import i18n, protocol as p
-from ..access import may_access
-from ..edge import (GUEST_COOKIE, INTERVIEWS, SCHEDULING, STORE, TESTS, WEBSOCKETS, ApiError,
-                    allowed_origins, request_language, session_worker)
+from .. import crypto, i18n, protocol as p
+from ..edge import (GUEST_COOKIE, INTERVIEWS, LIVE_ACCESS, SCHEDULING, SESSION_COOKIE, STORE,
+                    TESTS, WEBSOCKETS, ApiError, allowed_origins, request_language,
+                    session_worker)
 from ..interview import Participant, Refused
 from ..limits import TokenBucket
-from ..livebus import Connection
+from ..livebus import Connection, Credential
 from ..models import N_
 
 routes = web.RouteTableDef()
@@ -36,7 +36,7 @@ async def _participant(request: web.Request) -> Participant:
     """Who is connecting, or a 403/404 before any WebSocket exists."""
     if request.headers.get("Origin") not in allowed_origins(request):
         raise ApiError(403, "foreign_origin", N_("Requests from another site are refused."))
-    store = request.app[STORE]
+    store, access = request.app[STORE], request.app[LIVE_ACCESS]
     appointment = await store.appointments.by_public_id(request.match_info["public_id"])
     if appointment is None or appointment.status != "planned":
         raise ApiError(404, "appointment_not_found", N_("This appointment does not exist."))
@@ -44,22 +44,28 @@ async def _participant(request: web.Request) -> Participant:
     host = await store.workers.get(appointment.worker_id)
     assert case is not None and host is not None
     worker = await session_worker(request)
-    if worker is not None and not worker.must_change_password and may_access(worker, case):
-        await store.audit.record(f"worker:{worker.id}", "join_interview", "ok", case_id=case.id)
-        return Participant(id=f"w:{host.id}", role="worker", name=worker.display_name,
-                           appointment=appointment, case=case, host=host, guest=None,
-                           lang=request_language(request))
+    if worker is not None:
+        credential = Credential(worker_id=worker.id, session_hash=crypto.token_hash(
+            request.cookies.get(SESSION_COOKIE, "")))
+        if await access.allowed(appointment.public_id, credential):
+            await store.audit.record(f"worker:{worker.id}", "join_interview", "ok",
+                                     case_id=case.id)
+            return Participant(id=f"w:{host.id}", role="worker", name=worker.display_name,
+                               appointment=appointment, case=case, host=host, guest=None,
+                               lang=request_language(request), credential=credential)
     cookie = request.cookies.get(f"{GUEST_COOKIE}-{appointment.public_id}")
     if cookie:
-        state, guest, invitation = await request.app[SCHEDULING].guest(cookie)
-        if (state == "valid" and guest is not None and invitation is not None
-                and invitation.appointment_id == appointment.id
-                and not await store.interviews.browser_declined(guest.id)):
+        _, guest, _ = await request.app[SCHEDULING].guest(cookie)
+        credential = Credential(guest_browser_id=guest.id if guest else None)
+        if guest is not None and await access.allowed(appointment.public_id, credential):
             tester = request.query.get("purpose") == "test"  # the connection test's own socket
             return Participant(id=f"{'t' if tester else 'g'}:{guest.id}",
                                role="tester" if tester else "person", name=case.person_name,
                                appointment=appointment, case=case, host=host, guest=guest,
-                               lang=i18n.pick(request.query.get("lang"), case.language))
+                               lang=i18n.pick(request.query.get("lang"), case.language),
+                               credential=credential)
+    if worker is not None:
+        raise ApiError(403, "not_your_case", N_("This case is not assigned to you."))
     raise ApiError(403, "not_invited", N_("Open the link from your invitation."))
 
 
@@ -105,7 +111,7 @@ async def _run(request: web.Request, ws: web.WebSocketResponse, part: Participan
         await ws.close(code=4400, message=b"bad handshake")
         return ws
 
-    connection = Connection(part.id)
+    connection = Connection(part.id, part.credential)
 
     def reply(code: str, message: str) -> None:
         """An error to this participant, through its writer (one sender per socket)."""
@@ -140,30 +146,38 @@ async def _run(request: web.Request, ws: web.WebSocketResponse, part: Participan
                 log.exception("signalling message from %s failed", part.id)
                 reply("internal", N_("Something went wrong on our side. Please try again."))
     finally:
-        if closing is not None:  # let the writer send what is queued, then close with the code
-            with contextlib.suppress(asyncio.QueueFull, asyncio.TimeoutError):
-                connection.queue.put_nowait(closing)
-                await asyncio.wait_for(asyncio.shield(writer), 5)
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
-        if closing is not None and not ws.closed:
-            await ws.close(code=closing[0], message=closing[1])
-        await service.leave(part, connection)
+        try:
+            if closing is not None:  # let the writer send what is queued, then close with the code
+                with contextlib.suppress(asyncio.QueueFull, asyncio.TimeoutError):
+                    connection.queue.put_nowait(closing)
+                    await asyncio.wait_for(asyncio.shield(writer), 5)
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)  # its failure is logged there
+            if closing is not None and not ws.closed:
+                await ws.close(code=closing[0], message=closing[1])
+        finally:
+            await service.leave(part, connection)  # always: the session log depends on it
     if ws.close_code == 1009:
         log.info("signalling closed: message too large")
     return ws
 
 
 async def _write(ws: web.WebSocketResponse, connection: Connection) -> None:
-    """Drain the connection's queue into the socket; None closes it (replaced or declined)."""
-    while True:
-        text = await connection.queue.get()
-        if text is None or isinstance(text, tuple):
-            code, why = text or (4001, b"closed by the server")
-            await ws.close(code=code, message=why)
-            return
-        try:
+    """Drain the connection's queue into the socket; None closes it (replaced or declined).
+
+    Whatever goes wrong here ends this socket only (the reader then ends and the participant
+    leaves), never another participant's."""
+    try:
+        while True:
+            text = await connection.queue.get()
+            if text is None or isinstance(text, tuple):
+                code, why = text or (4001, b"closed by the server")
+                await ws.close(code=code, message=why)
+                return
             await ws.send_str(text)
-        except (ConnectionError, RuntimeError):
-            return
+    except (ConnectionError, RuntimeError):
+        return  # the socket is gone; the reader sees it too
+    except Exception:
+        log.exception("signalling writer of %s failed", connection.participant)
+        with contextlib.suppress(Exception):
+            await ws.close(code=1011, message=b"internal error")

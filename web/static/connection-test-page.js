@@ -36,6 +36,10 @@ document.addEventListener('DOMContentLoaded', () => {
             $('start-test').textContent = text('tt-again');
         };
         run.onerror = (/** @type {string} */ code) => {
+            if (code === 'access_ended') {  // the link no longer works: the page says why
+                location.reload();
+                return;
+            }
             $('test-result').textContent = text(code === 'busy' ? 'tt-busy' : code === 'no_devices' ? 'tt-no-devices' : 'tt-failed');
             $('start-test').disabled = false;
         };

@@ -28,6 +28,12 @@ class ConnectionTestRun {
         /** @type {(alert: any) => void} */
         this.onhelp = () => {};
         this.signalling.onmessage = (/** @type {any} */ msg) => this.gotMessage(msg);
+        this.signalling.onstate = (/** @type {string} */ state) => {
+            if (state === 'access_ended') {
+                this.stop();
+                this.onerror('access_ended');
+            }
+        };
     }
 
     start() {

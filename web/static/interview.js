@@ -21,6 +21,14 @@
         for (const step of Array.from(root.querySelectorAll('[data-step]')))
             /** @type {HTMLElement} */ (step).hidden = step.id !== id;
     };
+    /** The end: shown, brought into view, its heading focused (and so announced). */
+    const showEnd = () => {
+        show('ended-step');
+        const title = $('ended-title');
+        title.tabIndex = -1;
+        title.scrollIntoView({block: 'start'});
+        title.focus({preventScroll: true});
+    };
 
     /** @type {any} */ let peer = null;
     /** @type {any} */ let quality = null;
@@ -40,6 +48,12 @@
     const send = (/** @type {object} */ m) => signalling.send(m);
 
     signalling.onstate = (/** @type {string} */ state) => {
+        if (state === 'access_ended') {  // revoked, cancelled, account disabled: the page says why
+            stopCall();
+            location.reload();
+            return;
+        }
+        if (state === 'reconnecting') checkPage();
         const el = $('connection-state');
         if (el) el.textContent = state === 'open' ? text('t-online') :
             state === 'reconnecting' ? text('t-reconnecting') : '';
@@ -58,6 +72,17 @@
         }
         $('local-video').srcObject = stream;
         return stream;
+    }
+
+    /** A refused reconnection looks like a network error: ask the page whether access ended. */
+    async function checkPage() {
+        try {
+            const r = await fetch(location.href, {method: 'HEAD', cache: 'no-store'});
+            if (r.redirected || r.status === 403 || r.status === 404 || r.status === 410) {
+                stopCall();
+                location.reload();
+            }
+        } catch (e) { /* offline: keep trying to reconnect */ }
     }
 
     function stopCall() {
@@ -281,7 +306,7 @@
         case 'declined':
             stopCall();
             $('ended-text').textContent = text('t-declined');
-            show('ended-step');
+            showEnd();
             break;
         case 'ended':
             stopCall();
@@ -290,8 +315,9 @@
                 show('closing-step');
             } else {
                 $('ended-text').textContent = text(msg.reason === 'consent_withdrawn' ?
-                    't-withdrawn' : 't-ended');
-                show('ended-step');
+                    't-withdrawn' : msg.reason === 'worker_left' ? 't-worker-left' : 't-ended');
+                $('ended-call').hidden = msg.reason !== 'worker_left';
+                showEnd();
             }
             signalling.close();
             break;

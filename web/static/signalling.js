@@ -20,7 +20,8 @@ class Signalling {
         this.canResume = () => false;
         /** @type {(msg: any) => void} */
         this.onmessage = () => {};
-        /** @type {(state: string) => void} 'connecting' | 'open' | 'reconnecting' | 'closed' */
+        /** @type {(state: string) => void} 'connecting' | 'open' | 'reconnecting' | 'closed' |
+         *  'access_ended' (the page should reload: the server says why) */
         this.onstate = () => {};
         /** @type {number|undefined} */
         this.pingTimer = undefined;
@@ -60,6 +61,12 @@ class Signalling {
                 return;
             this.socket = null;
             // 4001: replaced or closed by the server on purpose (declined); 4400/4408: handshake.
+            // 4403: the link or the account no longer gives access (revoked, cancelled...).
+            if (event.code === 4403) {
+                this.closed = true;
+                this.onstate('access_ended');
+                return;
+            }
             if (this.closed || event.code === 4001 || event.code === 4400) {
                 this.onstate('closed');
                 return;
