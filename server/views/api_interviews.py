@@ -61,6 +61,7 @@ async def close_session(request: web.Request) -> web.Response:
     closing: dict[str, Any] = {"notes": notes, "follow_ups": follow_ups, "next_appointment": None}
     link = None
     nxt = data.get("next_appointment")
+    form = None
     if nxt:
         if not isinstance(nxt, dict):
             raise Invalid("next_appointment", N_("Some fields are missing or wrong."))
@@ -68,11 +69,13 @@ async def close_session(request: web.Request) -> web.Response:
                 "incident_phone": appointment.incident_phone, "plan_b": appointment.plan_b,
                 "attendees": [dataclasses.asdict(a) for a in appointment.attendees]}
         form = AppointmentForm.from_json({**base, **nxt})
-        created, link = await request.app[SCHEDULING].create(worker, case, form)
-        closing["next_appointment"] = {"id": created.id,
-                                       "starts_at": created.starts_at.isoformat(),
-                                       "modality": created.modality}
-    session.log["closing"] = closing
-    await store.interviews.amend(session)
-    await store.entries.add(case.id, "session_closing", closing, appointment.id)
+    async with store.atomic():  # the notes, the next appointment and its invitation: all or none
+        if form is not None:
+            created, link = await request.app[SCHEDULING].create(worker, case, form)
+            closing["next_appointment"] = {"id": created.id,
+                                           "starts_at": created.starts_at.isoformat(),
+                                           "modality": created.modality}
+        session.log["closing"] = closing
+        await store.interviews.amend(session)
+        await store.entries.add(case.id, "session_closing", closing, appointment.id)
     return web.json_response({"closing": closing, "link": link})
