@@ -328,7 +328,10 @@ async def session_worker(request: web.Request) -> Worker | None:
             else:
                 worker = candidate
                 if now - session["last_seen_at"] > dt.timedelta(seconds=30):
-                    await store.sessions.touch(key)
+                    try:
+                        await store.sessions.touch(key)
+                    except StorageUnavailable:  # a full disk: reading still works, untouched
+                        log.warning("could not record the session's activity: storage full")
     request[WORKER] = worker
     return worker
 

@@ -94,7 +94,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("stun_urls", str, "",
             "Your own STUN servers, comma-separated; empty: none (no public server is ever used)."),
     Setting("session_end_minutes", int, 10,
-            "A session nobody is connected to any more is ended (and logged) after this long."),
+            "A session whose worker has left (and not come back) is ended and logged after this "
+            "long, even if the person's page is still open."),
     Setting("test_peers_max", int, 8,
             "Connection tests running at once; beyond it the person is asked to retry in a minute."),
     Setting("hsts", bool, True, "Send Strict-Transport-Security on HTTPS responses."),
