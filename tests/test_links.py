@@ -170,3 +170,42 @@ async def test_a_link_opened_by_many_browsers_is_capped_and_folded(proxima):
     assert "<td>10</td>" in table and "Ouvert dans 20 navigateurs" in html
     refused = [e for e in await proxima.store.audit.entries() if e["action"] == "open_link"]
     assert len(refused) == 5 and all(e["outcome"] == "refused:too_many_browsers" for e in refused)
+
+
+async def test_a_browser_that_opened_the_link_still_gets_the_worker_number_after_expiry(
+        proxima, new_context, monkeypatch, screenshots):
+    """The browser's cookie outlives the link: reloading after the link expired shows the
+    expired-link page with the worker's number, not "this link does not work"."""
+    import datetime as dt
+
+    from playwright.async_api import expect
+
+    anne, case, created = await planned(proxima)
+    token = created["link"].rsplit("/", 1)[1]
+    context = await new_context(ignore_https_errors=True, locale="fr-FR", is_mobile=True,
+                                viewport={"width": 360, "height": 640})
+    page = await context.new_page()
+    await page.goto(created["link"])
+    await expect(page.get_by_text("Paul Durand")).to_be_visible()
+
+    # The cookie holds a random value of its own: neither the token nor anything personal.
+    [cookie] = await context.cookies()
+    assert cookie["value"] != token and token not in cookie["value"]
+    assert not any(word in cookie["value"] for word in ("Fatou", "Diallo", "DOS-2026"))
+
+    # A day after the link expired: the server's clock moves, and the browser drops what a
+    # browser would have dropped by then (cookies past their expiry).
+    invitation = await proxima.store.invitations.current(created["appointment"]["id"])
+    later = invitation.expires_at + dt.timedelta(days=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    kept = [c for c in await context.cookies() if c["expires"] < 0
+            or c["expires"] > later.timestamp()]
+    await context.clear_cookies()
+    if kept:
+        await context.add_cookies(kept)
+
+    await page.reload()
+    await expect(page.get_by_role("heading", name="Ce lien n'est plus valable")).to_be_visible()
+    await expect(page.get_by_role("link", name="01 23 45 67 89")).to_be_visible()
+    assert "Vérifiez que vous avez copié tout le lien" not in await page.content()
+    await page.screenshot(path=str(screenshots / "expired-link-reloaded.png"), full_page=True)

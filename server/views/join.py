@@ -7,6 +7,8 @@ Referer and of every log. Each browser gets its own cookie; revoking the link cu
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aiohttp import web
 
 from .. import clock, i18n
@@ -16,6 +18,11 @@ from ..edge import (CONFIG, GUEST_COOKIE, SCHEDULING, STORE, request_language, s
 from ..models import Appointment, Invitation
 
 routes = web.RouteTableDef()
+
+# A browser keeps its cookie this long after the link expires, so that reloading the page then
+# still shows "this link has expired" with the worker's number (the cookie is a random value whose
+# hash names the browser: it holds nothing personal, and opens nothing once the link is over).
+COOKIE_OUTLIVES_LINK = dt.timedelta(weeks=4)
 
 
 def _cookie_name(appointment: Appointment) -> str:
@@ -80,8 +87,9 @@ async def open_link(request: web.Request) -> web.StreamResponse:
                                  case_id=await _case_id(request, invitation))
         return await _ended_page(request, "full", invitation)
     cookie, _ = admitted
-    max_age = int((invitation.expires_at - clock.now()).total_seconds())
-    set_cookie(response, _cookie_name(appointment), cookie, max_age=max(max_age, 60))
+    lifetime = invitation.expires_at + COOKIE_OUTLIVES_LINK - clock.now()
+    set_cookie(response, _cookie_name(appointment), cookie,
+               max_age=max(int(lifetime.total_seconds()), 60))
     raise response
 
 
