@@ -31,7 +31,8 @@ from .turn import ice_servers, relay_only
 
 log = logging.getLogger("proxima.interview")
 
-INCIDENTS = ("reconnected", "ice_restart", "poor_quality", "connection_lost", "page_reloaded")
+INCIDENTS = ("reconnected", "ice_restart", "poor_quality", "connection_lost", "page_reloaded",
+             "no_media")
 
 
 @dataclasses.dataclass

@@ -116,14 +116,23 @@
         if (mode === 'audio') await peer.setAudioOnly(true);
         quality = new window.ProximaQuality(peer.pc, gotQuality);
         quality.expectVideo = mode === 'video';
+        quality.onsilence = (/** @type {string} */ stage) => {
+            if (stage === 'restart' && peer) {
+                peer.restartIce();
+            } else if (stage === 'dead') {  // nothing arrives any more: the phone, not sound only
+                send({type: 'incident', kind: 'no_media'});
+                connectionLost();
+            }
+        };
         show('call-step');
         updateModeButton();
     }
 
-    /** Lost for more than about 10 s: plan B by phone. */
+    /** Nothing arrives any more (or ICE stayed down about 10 s): plan B by phone. */
     function connectionLost() {
+        window.clearTimeout(lostTimer);
         lostTimer = 0;
-        if (peer && peer.pc.connectionState === 'connected') return;
+        if (peer && peer.pc.connectionState === 'connected' && !(quality && quality.silent)) return;
         if (!send({type: 'fallback', reason: 'connection_lost'})) {
             // No signalling either: say locally whom to call.
             if (role === 'person') {
