@@ -135,12 +135,18 @@ def build_email(message: OutboxMessage, sender: str, public_host: str,
     msg["Subject"] = payload["subject"]
     msg["Date"] = email.utils.format_datetime(message.created_at)
     msg["Message-ID"] = f"<{message_ref(message)}@{public_host}>"
-    msg["Content-Language"] = payload.get("lang", "fr")
     msg.set_content(payload["text"])
     msg.add_alternative(payload["html"], subtype="html")
     method = payload.get("method", "REQUEST")
     msg.add_attachment(payload["ics"].encode("utf-8"), maintype="text", subtype="calendar",
                        filename="rendez-vous.ics", params={"method": method})
+    # Content-Language last: set_content() drops Content-* headers and each multipart wrapping
+    # moves them into the inner part. On the message and on the texts (what screen readers use).
+    language = payload.get("lang", "fr")
+    msg["Content-Language"] = language
+    for part in msg.walk():
+        if part.get_content_type() in ("text/plain", "text/html"):
+            part["Content-Language"] = language
     _stable_boundaries(msg, msg["Message-ID"])
     return msg
 

@@ -91,3 +91,26 @@ async def test_health_probes(proxima):
     assert r.status == 503
     await proxima.store.db.run(lambda c: c.execute("PRAGMA query_only = OFF"))
     assert (await client.request("GET", "/readyz")).status == 200
+
+
+async def test_emails_say_their_language(make_proxima, smtp_server):
+    """Content-Language survives building the email (set_content and the multipart wrapping
+    move or drop Content-* headers): on the message and on its text and HTML parts."""
+    import email
+    import email.policy
+
+    proxima = await make_proxima(smtp_url=smtp_server.url)
+    anne = await proxima.worker()
+    for language in ("fr", "en"):
+        case = await new_case(anne, reference=f"DOS-{language}", language=language,
+                              email=f"person-{language}@example.net")
+        await anne.json("POST", f"/api/cases/{case['id']}/appointments", appointment_form(),
+                        status=201)
+    for envelope in await smtp_server.mailbox.wait(2):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        language = message["To"].split("@")[0].removeprefix("person-")
+        assert message["Content-Language"] == language
+        bodies = [part for part in message.walk()
+                  if part.get_content_type() in ("text/plain", "text/html")]
+        assert len(bodies) == 2
+        assert all(part["Content-Language"] == language for part in bodies)
