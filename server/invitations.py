@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import i18n
-from .calendar import make_ics
+from . import clock, i18n
+from .calendar import calendar_method, make_ics
 from .models import Appointment, Case, Worker
 from .settings import Config
 
@@ -33,7 +33,17 @@ def _context(config: Config, appointment: Appointment, case: Case, worker: Worke
 
 def compose_email(kind: str, config: Config, appointment: Appointment, case: Case,
                   worker: Worker, link: str | None) -> dict[str, Any]:
-    """The email for ``kind`` ('invitation', 'moved' or 'cancelled') as a payload for the outbox."""
+    """The email for ``kind`` ('invitation', 'moved' or 'cancelled') as a payload for the outbox.
+
+    Composed once, when the message is queued: the calendar file's DTSTAMP is that moment, so
+    every attempt sends the same message. A case without an email address gets the same text
+    and a calendar file to publish, for the worker to send by hand.
+
+    The worker is named by their display name in reading order (``Worker.natural_name``), not
+    by a first name guessed from its first word: that guess gives "Dupont," for
+    "Dupont, Hélène" and "Marie" for "Marie Claire Martin", and the person, who may not have
+    met the worker yet, needs the full name to recognise them and to ask for them.
+    """
     lang = case.language
     tr = i18n.translations(lang)
     ctx = _context(config, appointment, case, worker, link, lang)
@@ -43,19 +53,19 @@ def compose_email(kind: str, config: Config, appointment: Appointment, case: Cas
         "moved": tr.gettext("New time for your appointment with {name}: {date}"),
         "cancelled": tr.gettext("Cancelled: your appointment with {name} on {date}"),
     }
-    subject = subjects[kind].format(name=worker.first_name, date=ctx["date"])
+    subject = subjects[kind].format(name=worker.natural_name, date=ctx["date"])
     body_text = i18n.render(lang, "mail/_lines.txt", kind=kind, **ctx)
     text = i18n.render(lang, "mail/invitation.txt", kind=kind, body_text=body_text, **ctx)
     html = i18n.render(lang, "mail/invitation.html", kind=kind, subject=subject,
                        body_text=body_text, **ctx)
     summary = tr.gettext("Appointment with {name} ({service})").format(
-        name=worker.first_name, service=config.service_name)
-    description = body_text
+        name=worker.natural_name, service=config.service_name)
     ics_text = make_ics(appointment, worker, urlsplit(config.public_url).hostname or "proxima",
-                        summary, description, tr.gettext("Time to test your connection"),
-                        cancelled=cancelled)
+                        summary, body_text.strip(), tr.gettext("Time to test your connection"),
+                        person_name=case.person_name, person_email=case.email,
+                        stamp=clock.now(), cancelled=cancelled)
     return {"to": case.email, "subject": subject, "text": text, "html": html, "ics": ics_text,
-            "method": "CANCEL" if cancelled else "REQUEST", "link": link, "lang": lang}
+            "method": calendar_method(case.email, cancelled), "link": link, "lang": lang}
 
 
 def compose_sms(config: Config, appointment: Appointment, case: Case, link: str) -> dict[str, Any]:

@@ -80,6 +80,11 @@ def check_choice(field: str, value: object, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _name_like(text: str) -> bool:
+    """Letters with spaces, hyphens, apostrophes or dots: a family or given name."""
+    return any(ch.isalpha() for ch in text) and all(ch.isalpha() or ch in " -'’." for ch in text)
+
+
 @dataclasses.dataclass
 class Worker:
     id: int
@@ -91,9 +96,29 @@ class Worker:
     disabled: bool
     created_at: dt.datetime
 
+    def _family_given(self) -> tuple[str, str] | None:
+        """The two parts of a name written "Family, Given" ("Dupont, Hélène"), else None."""
+        family, comma, given = (part.strip() for part in self.display_name.partition(","))
+        if comma and _name_like(family) and _name_like(given):
+            return family, given
+        return None
+
+    @property
+    def natural_name(self) -> str:
+        """The display name in reading order, as invitations name the worker: written
+        "Dupont, Hélène", it reads "Hélène Dupont"; any other name is kept as written."""
+        parts = self._family_given()
+        return f"{parts[1]} {parts[0]}" if parts else self.display_name.strip()
+
     @property
     def first_name(self) -> str:
-        return self.display_name.split()[0] if self.display_name.split() else self.display_name
+        """The given name for short sentences on the person's pages ("Hélène will let you in"):
+        what follows the comma in "Dupont, Hélène", else the first word."""
+        parts = self._family_given()
+        if parts:
+            return parts[1]
+        words = self.display_name.split()
+        return words[0] if words else self.display_name
 
     @property
     def is_admin(self) -> bool:

@@ -139,7 +139,7 @@ def build_email(message: OutboxMessage, sender: str, public_host: str,
     msg.add_alternative(payload["html"], subtype="html")
     method = payload.get("method", "REQUEST")
     msg.add_attachment(payload["ics"].encode("utf-8"), maintype="text", subtype="calendar",
-                       filename="rendez-vous.ics", params={"method": method})
+                       filename="rendez-vous.ics", params={"method": method, "charset": "utf-8"})
     # Content-Language last: set_content() drops Content-* headers and each multipart wrapping
     # moves them into the inner part. On the message and on the texts (what screen readers use).
     language = payload.get("lang", "fr")

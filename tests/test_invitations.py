@@ -163,3 +163,33 @@ async def test_without_smtp_the_worker_sends_the_link(proxima):
     assert created["link"] in await page.text()
     done = await anne.json("POST", f"/api/outbox/{by_channel['email']['id']}/done")
     assert done["message"]["status"] == "sent" and "link" not in done["message"]
+
+
+async def test_the_invitation_names_the_worker_in_full_and_in_reading_order(make_proxima,
+                                                                             smtp_server):
+    """"Dupont, Hélène" is "Hélène Dupont" in the subject, the text and the signature (not
+    "avec Dupont, le …"); a name written in reading order is kept whole ("Marie Claire Martin",
+    whose first word is not the whole first name). The person's page says the given name."""
+    proxima = await make_proxima(smtp_url=smtp_server.url)
+    for n, (written, named, given) in enumerate((
+            ("Dupont, Hélène", "Hélène Dupont", "Hélène"),
+            ("Marie Claire Martin", "Marie Claire Martin", "Marie"))):
+        worker = await proxima.worker(f"w{n}@example.org", written)
+        case = await new_case(worker)
+        created = await worker.json("POST", f"/api/cases/{case['id']}/appointments",
+                                    appointment_form(), status=201)
+        envelope = (await smtp_server.mailbox.wait(n + 1))[n]
+        message, parts, calendar = parse(envelope)
+        assert message["Subject"].startswith(f"Votre rendez-vous avec {named} le "), \
+            message["Subject"]
+        text = parts["text/plain"].get_content().replace("\r\n", "\n")
+        assert f"en vidéo avec {named} (" in text
+        assert f"{named} vous appellera" in text
+        assert text.rstrip().endswith(f"{named}\nService social")
+        assert "Dupont," not in text and "Dupont," not in message["Subject"]
+        assert str(event_of(calendar)["SUMMARY"]).startswith(f"Rendez-vous avec {named} (")
+
+        phone = proxima.client()
+        page = await phone.request("GET", created["link"].replace(proxima.url, ""),
+                                   headers={"Accept": "text/html"})
+        assert f"Un entretien en vidéo avec {given}." in await page.text()
