@@ -62,6 +62,8 @@ def parse_id(value: object) -> int | None:
     """
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
         value = int(value)
+    elif isinstance(value, float) and value.is_integer():  # JSON's 3.0 is the integer 3
+        value = int(value)
     if type(value) is not int or not 0 < value <= MAX_ID:
         return None
     return value

@@ -19,6 +19,7 @@ from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from . import clock
 from .settings import WEB_DIR
 
 LANGUAGES = ("fr", "en")
@@ -50,25 +51,35 @@ def pick(requested: str | None, accept_language: str | None = None) -> str:
 
 
 class Formatter:
-    """Dates and times the way people read them in ``lang``, in the service's time zone."""
+    """Dates and times the way people read them in ``lang``, in the service's time zone.
+
+    On a day the clocks change, every time carries its offset from UTC ("02:30 (UTC+2)"): going
+    back, 02:30 happens twice and an end can read earlier than its start ("02:30 (UTC+2) to
+    02:15 (UTC+1)" is 45 minutes); the offset says which one is meant."""
 
     def __init__(self, lang: str, zone: str) -> None:
         self.lang = lang
         self.zone = zone
 
     def date(self, moment: dt.datetime) -> str:
-        return format_date(moment.astimezone(_zone(self.zone)), "full", locale=self.lang)
+        return format_date(clock.to_local(moment, self.zone), "full", locale=self.lang)
 
     def time(self, moment: dt.datetime) -> str:
-        return format_time(moment.astimezone(_zone(self.zone)), "short", locale=self.lang)
+        local = clock.to_local(moment, self.zone)
+        return self._with_offset(format_time(local, "short", locale=self.lang), moment)
 
     def datetime(self, moment: dt.datetime) -> str:
-        return format_datetime(moment.astimezone(_zone(self.zone)), "medium", locale=self.lang)
+        local = clock.to_local(moment, self.zone)
+        return self._with_offset(format_datetime(local, "medium", locale=self.lang), moment)
 
+    def clock_change(self, moment: dt.datetime) -> bool:
+        """Whether the clocks change on the local day of ``moment``."""
+        return clock.changes_on(clock.to_local(moment, self.zone).date(), self.zone)
 
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo
-    return ZoneInfo(name)
+    def _with_offset(self, text: str, moment: dt.datetime) -> str:
+        if not self.clock_change(moment):
+            return text
+        return f"{text} ({clock.utc_offset(moment, self.zone)})"
 
 
 @functools.cache

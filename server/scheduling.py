@@ -14,7 +14,8 @@ from typing import Any, Awaitable, Callable
 
 from . import clock, crypto
 from .invitations import compose_email, compose_sms, join_link, mask
-from .models import N_, Appointment, Attendee, Case, GuestBrowser, Invitation, Invalid, Worker
+from .models import (N_, Appointment, Attendee, Case, GuestBrowser, Invitation, Invalid, Worker,
+                     check_choice)
 from .repositories import Store
 from .settings import Config
 
@@ -34,6 +35,8 @@ class AppointmentForm:
     documents: str = ""
     test_minutes: int | None = None
     sms_reminder: bool = False
+    # Which of a time that happens twice (the night the clocks go back): "first" or "second".
+    occurrence: clock.Occurrence = "first"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "AppointmentForm":
@@ -52,6 +55,7 @@ class AppointmentForm:
             raise Invalid("attendees", N_("Attendees must be a list."))
         if not isinstance(form.sms_reminder, bool):
             raise Invalid("sms_reminder", N_("Some fields are missing or wrong."))
+        check_choice("occurrence", form.occurrence, clock.OCCURRENCES)
         return form
 
     def starts_at(self, zone: str) -> dt.datetime:
@@ -66,8 +70,11 @@ class AppointmentForm:
         if local > here + FURTHEST_AHEAD:
             raise Invalid("date", N_("This date is too far ahead: please check the year."))
         try:
-            starts = clock.local_to_utc(local, zone)
-        except clock.LocalTimeError:
+            starts = clock.local_to_utc(local, zone, self.occurrence)
+        except clock.LocalTimeError as exc:
+            if exc.code == "not_repeated_local_time":
+                raise Invalid("occurrence", N_("This time happens only once on that day: there "
+                                               "is no second one to choose.")) from None
             raise Invalid("time", N_("This time does not exist on that day: the clocks change "
                                      "then. Please choose another time.")) from None
         if starts <= clock.now():

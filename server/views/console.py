@@ -16,6 +16,7 @@ from .. import clock, i18n
 from ..access import appointment_for, case_for, int_id, visible_cases
 from ..edge import CONFIG, LANG_COOKIE, STORE, ApiError, request_language, session_worker
 from ..models import N_, BrowserGroup, Worker
+from ..scheduling import FURTHEST_AHEAD
 
 routes = web.RouteTableDef()
 
@@ -89,7 +90,14 @@ async def new_appointment_page(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     tomorrow = clock.to_local(clock.now(), config.timezone).date() + dt.timedelta(days=1)
     return _page(request, "console/appointment_form.html", worker, case=case, appointment=None,
-                 default_date=tomorrow.isoformat())
+                 default_date=tomorrow.isoformat(), clock_changes=_clock_changes(config))
+
+
+def _clock_changes(config: Any) -> list[dict[str, str]]:
+    """The clock changes an appointment may fall on (for the form's choice of a repeated time)."""
+    today = clock.to_local(clock.now(), config.timezone).date()
+    return [change.public() for change in clock.clock_changes(
+        config.timezone, today - dt.timedelta(days=1), today + FURTHEST_AHEAD)]
 
 
 @routes.get("/appointments/{id}")
@@ -102,14 +110,19 @@ async def appointment_page(request: web.Request) -> web.Response:
     browsers = [b for b in await store.invitations.browsers(appointment.id)
                 if invitation is not None and b.invitation_id == invitation.id]
     local = clock.to_local(appointment.starts_at, config.timezone)
+    tests = await store.interviews.tests(appointment.id)
+    for test in tests:
+        test["at_dt"] = dt.datetime.fromisoformat(test["at"])
     return _page(request, "console/appointment.html", worker, case=case,
                  appointment=appointment, invitation=invitation,
                  state=invitation.state(clock.now()) if invitation else None,
                  browsers=BrowserGroup.fold(browsers), browser_count=len(browsers),
                  browsers_max=config.link_browsers_max,
                  messages=await store.outbox.listing(None, appointment.id),
-                 tests=await store.interviews.tests(appointment.id),
-                 local_date=local.strftime("%Y-%m-%d"), local_time=local.strftime("%H:%M"))
+                 tests=tests, local_date=local.strftime("%Y-%m-%d"),
+                 local_time=local.strftime("%H:%M"),
+                 local_occurrence="second" if local.fold else "first",
+                 clock_changes=_clock_changes(config))
 
 
 @routes.get("/outbox")

@@ -17,7 +17,9 @@ function formToJson(form) {
         const input = /** @type {HTMLInputElement} */ (el);
         if (!input.name || input.disabled || input.closest('[data-list]'))
             continue;
-        if (input.type === 'checkbox') {
+        if (input.type === 'radio') {
+            if (input.checked) out[input.name] = input.value;
+        } else if (input.type === 'checkbox') {
             out[input.name] = input.checked;
         } else if (input.dataset.type === 'int') {
             out[input.name] = input.value === '' ? null : parseInt(input.value, 10);
@@ -134,7 +136,65 @@ function showNewLink() {
     box.hidden = false;
 }
 
+/**
+ * @typedef {{kind: 'back'|'forward', date: string, from: string, until: string,
+ *            offset_before: string, offset_after: string}} ClockChange
+ */
+
+/**
+ * @param {string} template
+ * @param {Record<string, string>} values
+ */
+function fillPlaceholders(template, values) {
+    return template.replace(/\{(\w+)\}/g, (whole, name) => name in values ? values[name] : whole);
+}
+
+/**
+ * The appointment form on the days the clocks change: a note says so, and when the time entered
+ * happens twice (the clocks go back) a choice of the first or the second one appears. The choice
+ * is sent (as "occurrence") only while it is shown.
+ * @param {HTMLFieldSetElement} box
+ */
+function watchClockChanges(box) {
+    const form = box.closest('form');
+    const date = /** @type {HTMLInputElement|null} */ (form && form.querySelector('[name=date]'));
+    const time = /** @type {HTMLInputElement|null} */ (form && form.querySelector('[name=time]'));
+    const note = /** @type {HTMLElement|null} */ (form && form.querySelector('#clock-change-note'));
+    if (!date || !time) return;
+    /** @type {ClockChange[]} */
+    const changes = JSON.parse(box.dataset.clockChanges || '[]');
+    const radios = /** @type {HTMLInputElement[]} */ (Array.from(box.querySelectorAll('input[type=radio]')));
+    const update = () => {
+        const change = changes.find(c => c.date === date.value);
+        const at = time.value.slice(0, 5);
+        if (note) {
+            note.hidden = !change;
+            if (change)
+                note.textContent = fillPlaceholders(note.dataset[change.kind] || '',
+                    {from: change.from, until: change.until === '24:00' ? '00:00' : change.until});
+        }
+        const repeated = !!change && change.kind === 'back' && at !== '' &&
+            at >= change.from && at < change.until;
+        box.hidden = !repeated;
+        for (const radio of radios)
+            radio.disabled = !repeated;
+        if (!repeated || !change) return;
+        for (const label of Array.from(box.querySelectorAll('[data-label]'))) {
+            const span = /** @type {HTMLElement} */ (label);
+            const offset = span.dataset.offset === 'after' ? change.offset_after : change.offset_before;
+            span.textContent = fillPlaceholders(span.dataset.label || '', {time: at, offset});
+        }
+    };
+    for (const event of ['input', 'change']) {
+        date.addEventListener(event, update);
+        time.addEventListener(event, update);
+    }
+    update();
+}
+
 document.addEventListener('DOMContentLoaded', () => {
+    for (const box of Array.from(document.querySelectorAll('fieldset[data-clock-changes]')))
+        watchClockChanges(/** @type {HTMLFieldSetElement} */ (box));
     for (const form of Array.from(document.querySelectorAll('form[data-api]')))
         form.addEventListener('submit', e => submitForm(/** @type {SubmitEvent} */ (e)));
     for (const button of Array.from(document.querySelectorAll('button[data-copy]')))
