@@ -9,15 +9,26 @@ CATALOGS := server/translations
 
 .PHONY: run test install install-test system-deps messages check clean
 
+# Runs an installer quietly: pip and setuptools print a few hundred lines of warnings that would
+# scroll the first login off the screen. Their output goes to $(VENV)/install.log, and is shown
+# only when the step fails (with the command that failed).
+QUIETLY = sh -c 'log=$$(mktemp); "$$@" >"$$log" 2>&1; status=$$?; \
+  cat "$$log" >>"$(VENV)/install.log"; \
+  if [ $$status -ne 0 ]; then cat "$$log" >&2; \
+    echo "make: this failed (output above, also in $(VENV)/install.log): $$*" >&2; fi; \
+  rm -f "$$log"; exit $$status' quietly
+
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON3) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e .
-	touch $@
+	@echo "Installing Proxima and what it needs in $(VENV)/ (a minute or two the first time)..."
+	@$(PYTHON3) -m venv $(VENV)
+	@$(QUIETLY) $(PIP) install -q --upgrade pip
+	@$(QUIETLY) $(PIP) install -q -e .
+	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) install -q -e '.[test]'
-	touch $@
+	@echo "Installing what the tests need in $(VENV)/..."
+	@$(QUIETLY) $(PIP) install -q -e '.[test]'
+	@touch $@
 
 install: $(VENV)/.installed
 
@@ -26,9 +37,10 @@ install-test: $(VENV)/.installed-test
 certs/server.pem: | $(VENV)/.installed
 	$(PROXIMA) make-certs
 
-## Serve Proxima on https://localhost:8443 (creates the venv, certificates, database, first admin).
+## Serve Proxima on https://localhost:8443, or PROXIMA_PORT (creates the venv, certificates,
+## database, first admin; the first login is printed last).
 run: $(VENV)/.installed certs/server.pem
-	ulimit -n 65536 2>/dev/null || ulimit -n 4096 2>/dev/null || true; exec $(PROXIMA) serve
+	@ulimit -n 65536 2>/dev/null || ulimit -n 4096 2>/dev/null || true; exec $(PROXIMA) serve
 
 ## Say what is missing or wrong in the configuration.
 check: $(VENV)/.installed

@@ -39,12 +39,6 @@ def cmd_serve(config: settings.Config, args: argparse.Namespace) -> int:
         print(f"proxima: {problem}", file=sys.stderr)
         return 2
     first = _with_store(config, accounts.ensure_first_admin)
-    if first is not None:
-        worker, password = first
-        print("\n  First administrator account created (shown only this once):\n"
-              f"    email:    {worker.email}\n"
-              f"    password: {password}   (one-time: you will choose your own at first login)\n",
-              flush=True)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
@@ -54,8 +48,12 @@ def cmd_serve(config: settings.Config, args: argparse.Namespace) -> int:
               f"used: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return 2
     app = create_app(config)
+    for warning in settings.public_url_warnings(config):
+        print(f"proxima: warning: {warning}", file=sys.stderr, flush=True)
     print(f"Proxima is serving {config.public_url} (listening on {config.host}:{config.port}); "
           "press Ctrl+C to stop.", flush=True)
+    if first is not None:  # last, so that nothing scrolls it away
+        print(first_login_notice(config.public_url, first[0].email, first[1]), flush=True)
     try:
         web.run_app(app, host=config.host, port=config.port, ssl_context=context,
                     access_log_class=AccessLogger, print=None)
@@ -66,6 +64,37 @@ def cmd_serve(config: settings.Config, args: argparse.Namespace) -> int:
               f"PROXIMA_PORT): {exc.strerror}", file=sys.stderr)
         return 2
     return 0
+
+
+def first_login_notice(url: str, email: str, password: str) -> str:
+    """The first administrator's login, framed, with how to make another administrator."""
+    command = _own_command()
+    lines = [
+        "First administrator account created (shown only this once):",
+        "",
+        f"  open      {url.rstrip('/')}/login",
+        f"  email:    {email}",
+        f"  password: {password}",
+        "",
+        "This password works once: you choose your own at first login.",
+        "Lost it? Make another administrator account, with its own:",
+        f"  {command} create-worker --role admin \\",
+        '      --email you@example.org --name "Your Name"',
+    ]
+    width = max(len(line) for line in lines)
+    edge = "  +" + "-" * (width + 2) + "+"
+    return "\n".join(["", edge, *(f"  | {line.ljust(width)} |" for line in lines), edge, ""])
+
+
+def _own_command() -> str:
+    """How this ``proxima`` was started (``.venv/bin/proxima`` under ``make run``)."""
+    invoked = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if invoked is not None and invoked.name == "proxima":
+        try:
+            return str(invoked.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(invoked)
+    return "proxima"
 
 
 def cmd_create_worker(config: settings.Config, args: argparse.Namespace) -> int:
@@ -156,8 +185,13 @@ def cmd_check(config: settings.Config, args: argparse.Namespace) -> int:
         fine.append("no SMTP server configured: invitations wait in the outbox for workers")
     if urlsplit(config.public_url).scheme != "https":
         problems.append("PROXIMA_PUBLIC_URL should start with https://")
+    warnings = settings.public_url_warnings(config)
+    if not warnings:
+        fine.append(f"invitation links start with {config.public_url}")
     for line in fine:
         print(f"ok: {line}")
+    for line in warnings:
+        print(f"WARNING: {line}")
     for line in problems:
         print(f"PROBLEM: {line}")
     return 1 if problems else 0

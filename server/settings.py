@@ -13,9 +13,11 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import socket
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -37,8 +39,10 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("host", str, "127.0.0.1", "Address the HTTPS server listens on."),
     Setting("port", int, 8443, "Port the HTTPS server listens on."),
-    Setting("public_url", str, "https://localhost:8443",
-            "The address people use to reach Proxima; links in invitations start with it."),
+    Setting("public_url", str, "",
+            "The address people use to reach Proxima; links in invitations start with it. "
+            "Empty: made from host and port (https://localhost:<port> for a loopback host); "
+            "set it behind a proxy or when people use another name."),
     Setting("data_dir", str, "data",
             "Directory holding the SQLite database and the secret key (kept 0700, its files 0600)."),
     Setting("cert_file", str, "certs/server.pem", "TLS certificate chain (PEM) served over HTTPS."),
@@ -148,6 +152,11 @@ class Config:
         return Config(values)
 
     @property
+    def public_url(self) -> str:
+        """``public_url`` as set, or else the address made from ``host`` and ``port``."""
+        return self.values["public_url"] or served_url(self.host, self.port)
+
+    @property
     def data_path(self) -> Path:
         return Path(self.data_dir)
 
@@ -187,6 +196,64 @@ def _check_networks(setting: Setting, text: str) -> None:
             except ValueError:
                 raise SettingsError(
                     f"{setting.env}: {part!r} is not an address or a network") from None
+
+
+def served_url(host: str, port: int) -> str:
+    """The HTTPS address of ``host``:``port`` as a browser writes it: ``localhost`` for a
+    loopback address, this machine's name for all addresses (``0.0.0.0``, ``::``), no port for
+    443."""
+    name = host.strip("[]")
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        address = None
+    if name in ("", "localhost") or (address is not None and address.is_loopback):
+        name = "localhost"
+    elif address is not None and address.is_unspecified:
+        name = socket.getfqdn()
+    elif address is not None and address.version == 6:
+        name = f"[{name}]"
+    return f"https://{name}" + ("" if port == 443 else f":{port}")
+
+
+def public_url_warnings(config: Config) -> list[str]:
+    """Why invitation links may not reach this server (for ``proxima check`` and ``serve``)."""
+    set_url = config.values["public_url"]
+    url = urlsplit(config.public_url)
+    warnings = []
+    try:
+        public_port = url.port or (443 if url.scheme == "https" else 80)
+    except ValueError:
+        return [f"PROXIMA_PUBLIC_URL {set_url!r} has no valid port"]
+    if set_url and public_port != config.port and not config.trusted_proxies:
+        warnings.append(
+            f"PROXIMA_PUBLIC_URL {set_url} is on port {public_port}, but Proxima listens on "
+            f"port {config.port} (PROXIMA_PORT) and no proxy is declared "
+            f"(PROXIMA_TRUSTED_PROXIES): invitation links will not reach it. Leave "
+            f"PROXIMA_PUBLIC_URL empty to use {served_url(config.host, config.port)}, or "
+            f"declare the proxy that serves port {public_port} in PROXIMA_TRUSTED_PROXIES.")
+    listens_for_others = not _is_loopback_host(config.host)
+    if listens_for_others and _is_loopback_host(url.hostname or ""):
+        warnings.append(
+            f"invitation links start with {config.public_url}, which only this machine can "
+            f"open, while Proxima listens on {config.host}: set PROXIMA_PUBLIC_URL to the "
+            "address people use.")
+    elif not set_url and listens_for_others:
+        warnings.append(
+            f"PROXIMA_PUBLIC_URL is not set: invitation links start with {config.public_url}, "
+            "made from PROXIMA_HOST and PROXIMA_PORT; set PROXIMA_PUBLIC_URL if people use "
+            "another address.")
+    return warnings
+
+
+def _is_loopback_host(host: str) -> bool:
+    name = host.strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def describe() -> str:
