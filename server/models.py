@@ -361,8 +361,14 @@ class OutboxMessage:
                "next_attempt_at": self.next_attempt_at.isoformat(),
                "sent_at": self.sent_at.isoformat() if self.sent_at else None}
         if self.status in ("manual", "failed") and self.payload:
+            # What the worker needs to send it by hand: the link, the whole text (and subject),
+            # and where to download the calendar file.
             out["link"] = self.payload.get("link")
             out["text"] = self.payload.get("text")
+            if self.payload.get("subject"):
+                out["subject"] = self.payload["subject"]
+            if self.payload.get("ics"):
+                out["calendar_file"] = f"/api/outbox/{self.id}/invitation.ics"
         if self.error_reply:
             out["server_reply"] = self.error_reply
         return out

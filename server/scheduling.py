@@ -259,13 +259,13 @@ class Scheduling:
         link = join_link(self.config, token)
         await self.store.entries.add(case.id, "invitation_reissued" if reissued else
                                      "invitation_issued", {"kind": kind}, appointment.id)
+        payload = compose_email(kind, self.config, appointment, case, worker, link)
         if case.email:
-            payload = compose_email(kind, self.config, appointment, case, worker, link)
             await self._queue_email(worker, appointment, invitation, payload, kind)
         else:
-            await self.store.outbox.add(
-                "email", kind, "manual", "", {"link": link, "text": ""}, appointment.id,
-                invitation.id, worker.id)
+            # No address: the worker sends the same invitation (text and calendar file) by hand.
+            await self.store.outbox.add("email", kind, "manual", "", payload, appointment.id,
+                                        invitation.id, worker.id)
         if appointment.sms_reminder and case.mobile:
             sms = compose_sms(self.config, appointment, case, link)
             due = appointment.starts_at - dt.timedelta(minutes=self.config.sms_reminder_minutes)

@@ -115,6 +115,26 @@ async def test_calendar_files_follow_rfc_5545(make_proxima, smtp_server):
     assert len(uids) == 1
 
 
+async def test_a_case_without_email_gets_a_calendar_file_to_publish(proxima):
+    """No address to send to: the worker gets the same file to send by hand, a PUBLISH, which
+    RFC 5546 says names no attendee."""
+    anne = await proxima.worker()
+    case = await new_case(anne, email="", language="en")
+    created = await anne.json("POST", f"/api/cases/{case['id']}/appointments",
+                              appointment_form(), status=201)
+    [message] = (await anne.json("GET", "/api/outbox"))["messages"]
+    response = await anne.request("GET", f"/api/outbox/{message['id']}/invitation.ics")
+    assert response.status == 200
+    raw = await response.read()
+    check_lines(raw)
+    calendar, event = read_both(raw)
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    vevent = the_event(calendar)
+    assert "ATTENDEE" not in vevent and not event.attendees
+    assert created["link"] in event.description
+    assert "Time to test your connection" in str(vevent.walk("VALARM")[0]["DESCRIPTION"])
+
+
 def test_parameter_values_with_separators_are_quoted():
     """A name holding ``;`` or ``:`` (and a comma) is one quoted parameter value."""
     from server.calendar import make_ics

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from ..access import int_id, may_access
 from ..edge import STORE, ApiError, require_worker
-from ..models import N_
+from ..models import N_, Case, OutboxMessage, Worker
 
 routes = web.RouteTableDef()
 
@@ -22,10 +22,12 @@ async def list_outbox(request: web.Request) -> web.Response:
     return web.json_response({"messages": [m.public() for m in messages]})
 
 
-@routes.post("/api/outbox/{id}/done")
-async def mark_sent_by_hand(request: web.Request) -> web.Response:
-    """I sent this message myself: it leaves the outbox and its link is wiped from it."""
-    worker = await require_worker(request)
+async def _waiting_for(request: web.Request, worker: Worker, action: str,
+                       ) -> tuple[OutboxMessage, Case | None]:
+    """The message in the route (and its case), if it is waiting for this worker to send it.
+
+    Another worker's message (or none) answers 404, and the attempt leaves a trace naming the
+    case; one that is not waiting (being sent, sent, withdrawn) answers 409."""
     store = request.app[STORE]
     message_id = int_id(request)
     message = await store.outbox.get(message_id)
@@ -36,16 +38,41 @@ async def mark_sent_by_hand(request: web.Request) -> web.Response:
     allowed = message is not None and (worker.is_admin or (case is not None
                                                            and may_access(worker, case)))
     if not allowed:
-        # Another worker's message (or none): the same answer, and a trace.
-        await store.audit.record(f"worker:{worker.id}", "outbox_sent_by_hand",
+        await store.audit.record(f"worker:{worker.id}", action,
                                  "not_found" if message is None else "denied",
                                  case_id=case.id if case else None, target=f"outbox:{message_id}")
         raise ApiError(404, "message_not_found", N_("This message does not exist."))
+    assert message is not None
     if message.status not in ("manual", "failed"):
         raise ApiError(409, "not_manual", N_("This message is not waiting for you."))
+    return message, case
+
+
+@routes.post("/api/outbox/{id}/done")
+async def mark_sent_by_hand(request: web.Request) -> web.Response:
+    """I sent this message myself: it leaves the outbox and its link is wiped from it."""
+    worker = await require_worker(request)
+    store = request.app[STORE]
+    message, case = await _waiting_for(request, worker, "outbox_sent_by_hand")
     await store.outbox.set_status(message.id, "sent", wipe_payload=True)
     await store.audit.record(f"worker:{worker.id}", "outbox_sent_by_hand", "ok",
-                             target=f"outbox:{message.id}")
+                             case_id=case.id if case else None, target=f"outbox:{message.id}")
     updated = await store.outbox.get(message.id)
     assert updated is not None
     return web.json_response({"message": updated.public()})
+
+
+@routes.get("/api/outbox/{id}/invitation.ics")
+async def outbox_calendar_file(request: web.Request) -> web.Response:
+    """The calendar file of an invitation I must send by hand, to attach to my own message."""
+    worker = await require_worker(request)
+    store = request.app[STORE]
+    message, case = await _waiting_for(request, worker, "read_outbox_calendar")
+    calendar = (message.payload or {}).get("ics")
+    if not calendar:
+        raise ApiError(409, "no_calendar_file", N_("This message has no calendar file."))
+    await store.audit.record(f"worker:{worker.id}", "read_outbox_calendar", "ok",
+                             case_id=case.id if case else None, target=f"outbox:{message.id}")
+    return web.Response(body=calendar.encode("utf-8"), content_type="text/calendar",
+                        charset="utf-8", headers={
+                            "Content-Disposition": 'attachment; filename="rendez-vous.ics"'})
