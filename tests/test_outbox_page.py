@@ -75,6 +75,8 @@ async def test_the_outbox_page_shows_and_copies_the_whole_invitation(proxima, ne
         assert created["link"] in event.description
 
     await page.screenshot(path=str(screenshots / "outbox-whole-invitation.png"), full_page=True)
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=str(screenshots / "outbox-laptop.png"))
     assert await axe_violations(page) == []
     assert not await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
