@@ -24,7 +24,8 @@ from . import clock, protocol as p
 from .consent import consent_hashes
 from .live_access import LiveAccess
 from .livebus import Connection, Credential, LiveBus
-from .models import Appointment, Case, ConsentRecord, GuestBrowser, InterviewSession, Worker
+from .models import (N_, Appointment, Case, ConsentRecord, GuestBrowser, InterviewSession,
+                     Worker)
 from .repositories import Store
 from .settings import Config
 from .turn import ice_servers, relay_only
@@ -55,7 +56,10 @@ class Participant:
 
 
 class Refused(Exception):
-    """A message that is valid but not allowed now; becomes an ``error`` to the sender."""
+    """A message that is valid but not allowed now; becomes an ``error`` to the sender.
+
+    ``message`` is a catalog id (``N_("...")``): the signalling edge translates it into the
+    reader's language."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -108,7 +112,7 @@ class InterviewService:
     async def _require_call(self, part: Participant) -> tuple[InterviewSession, set[str]]:
         session, members = await self._in_call(part)
         if session is None or part.id not in members:
-            raise Refused("not_admitted", "not in the call")
+            raise Refused("not_admitted", N_("You are not in the call."))
         return session, members
 
     def _lobby(self, part: Participant, session: InterviewSession | None) -> p.Lobby:
@@ -204,7 +208,7 @@ class InterviewService:
         """One parsed message from ``part``."""
         handler = getattr(self, "_on_" + msg.type, None)
         if handler is None:
-            raise Refused("unexpected", f"{msg.type} is not expected here")
+            raise Refused("unexpected", N_("This message is not expected here."))
         async with self._locks[part.room]:
             await handler(part, msg)
 
@@ -213,10 +217,11 @@ class InterviewService:
 
     async def _on_consent(self, part: Participant, msg: p.Consent) -> None:
         if part.role != "person" or part.guest is None:
-            raise Refused("person_only", "only the person gives consent")
+            raise Refused("person_only", N_("Only the person gives their consent."))
         language = consent_hashes().get(msg.text_hash)
         if language is None:
-            raise Refused("unknown_consent_text", "the consent text shown is not known")
+            raise Refused("unknown_consent_text",
+                          N_("This consent text is not known. Please reload the page."))
         previous = await self._consent_of(part)
         kind = ("withdrawn" if msg.modality == "none" else
                 "given" if previous is None else "changed")
@@ -264,13 +269,13 @@ class InterviewService:
         waiting = self.bus.waiting(part.room)
         connection = self.bus.connection(part.room, msg.participant)
         if msg.participant not in waiting or connection is None:
-            raise Refused("not_waiting", "this person is no longer waiting")
+            raise Refused("not_waiting", N_("This person is no longer waiting."))
         if not await self.access.allowed(part.room, connection.credential):
             # The link was revoked, replaced or has expired since they arrived: not let in.
             self.bus.clear_waiting(part.room, msg.participant)
             await self.access.cut_off(part.room, connection, part.appointment)
             await self._tell_worker_lobby(part)
-            raise Refused("access_ended", "this person's link no longer works")
+            raise Refused("access_ended", N_("This person's link no longer works."))
         consent = waiting[msg.participant]["consent"]
         session = await self._session(part, first_mode=consent["modality"])
         if msg.participant not in session.admitted:
@@ -310,7 +315,7 @@ class InterviewService:
     async def _on_decline(self, part: Participant, msg: p.Decline) -> None:
         self._worker_only(part)
         if msg.participant not in self.bus.waiting(part.room) or not msg.participant.startswith("g:"):
-            raise Refused("not_waiting", "this person is no longer waiting")
+            raise Refused("not_waiting", N_("This person is no longer waiting."))
         await self.store.interviews.decline_browser(int(msg.participant[2:]))
         self.bus.clear_waiting(part.room, msg.participant)
         self.send(part.room, msg.participant,
@@ -323,14 +328,14 @@ class InterviewService:
     async def _on_signal(self, part: Participant, msg: p.Signal) -> None:
         session, members = await self._require_call(part)
         if msg.to not in members or msg.to == part.id:
-            raise Refused("unknown_peer", "no such participant in the call")
+            raise Refused("unknown_peer", N_("This participant is not in the call."))
         self.send(part.room, msg.to, dataclasses.replace(msg, from_=part.id))
 
     async def _on_chat(self, part: Participant, msg: p.Chat) -> None:
         session, members = await self._require_call(part)
         text = clean_text(msg.text)
         if not text:
-            raise Refused("bad_chat", "empty message")
+            raise Refused("bad_chat", N_("The message is empty."))
         out = p.Chat(text=text, from_=part.id, name=part.name, at=_now())
         for member in members:
             self.send(part.room, member, out)
@@ -357,7 +362,7 @@ class InterviewService:
             session = await self._session(part, first_mode="phone")
             members = {part.id}
         elif session is None or part.id not in members:
-            raise Refused("not_admitted", "not in the call")
+            raise Refused("not_admitted", N_("You are not in the call."))
         if self._mode(session) != "phone":
             self._timeline(session, "phone", part, msg.reason or "asked")
             self._incident(session, part, "phone_fallback")
@@ -378,7 +383,7 @@ class InterviewService:
 
     async def _on_incident(self, part: Participant, msg: p.Incident) -> None:
         if msg.kind not in INCIDENTS:
-            raise Refused("bad_field", "unknown incident")
+            raise Refused("bad_field", N_("This kind of incident is not known."))
         session, _ = await self._require_call(part)
         self._incident(session, part, msg.kind)
         await self.store.interviews.save(session)
@@ -387,7 +392,7 @@ class InterviewService:
         self._worker_only(part)
         session, members = await self._in_call(part)
         if session is None:
-            raise Refused("no_session", "no session in progress")
+            raise Refused("no_session", N_("No interview is in progress."))
         await self.finish(part.appointment, session, "phone_finished" if msg.phone_finished
                           else "ended_by_worker", members, actor=_actor(part))
 
@@ -534,4 +539,4 @@ class InterviewService:
 
     def _worker_only(self, part: Participant) -> None:
         if part.role != "worker":
-            raise Refused("worker_only", "only the worker can do this")
+            raise Refused("worker_only", N_("Only the worker can do this."))

@@ -32,6 +32,7 @@ from . import clock, protocol as p
 from .connection_test import combine, recommend
 from .interview import Participant, Refused
 from .livebus import Connection, LiveBus
+from .models import N_
 from .repositories import Store
 from .settings import Config
 from .turn import ice_servers, relay_only
@@ -84,7 +85,8 @@ class TestPeers:
         """Answer a browser's offer with a peer that echoes its tracks."""
         await self.close(key)  # a new try replaces the previous one
         if self.live >= self.limit:
-            raise Refused("busy", "busy")
+            raise Refused("busy", N_("Many people are testing right now. "
+                                     "Please try again in a minute."))
         servers = [RTCIceServer(**s) for s in ice_servers(self.config)]
         pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))  # never the public default
         peer = _Peer(pc)
@@ -105,7 +107,8 @@ class TestPeers:
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:  # noqa: BLE001 - a bad offer ends this test, nothing else
             await self.close(key)
-            raise Refused("bad_offer", f"the offer cannot be answered: {type(exc).__name__}")
+            log.info("test offer not answered: %s", type(exc).__name__)
+            raise Refused("bad_offer", N_("The test could not start. Please try again."))
         return pc.localDescription.sdp
 
     def running(self, key: str) -> bool:
@@ -122,7 +125,8 @@ class TestPeers:
             candidate.sdpMLineIndex = init.get("sdpMLineIndex")
             await peer.pc.addIceCandidate(candidate)
         except Exception:  # noqa: BLE001 - aiortc asserts on some (e.g. an unknown sdpMid)
-            raise Refused("bad_candidate", "this candidate cannot be used") from None
+            raise Refused("bad_candidate",
+                          N_("This connection detail cannot be used.")) from None
 
     async def measure(self, key: str) -> dict[str, Any]:
         """What the server received: upstream loss and jitter."""
@@ -193,7 +197,7 @@ class ConnectionTests:
         elif isinstance(msg, p.Help):
             now = asyncio.get_running_loop().time()
             if now - self._last_help.get(part.id, -HELP_INTERVAL) < HELP_INTERVAL:
-                raise Refused("too_soon", "help was asked a moment ago")
+                raise Refused("too_soon", N_("Help was asked a moment ago."))
             self._last_help[part.id] = now
             worker = f"w:{part.host.id}"
             present = worker in self.bus.present(part.room)
@@ -206,12 +210,13 @@ class ConnectionTests:
             await self.store.entries.add(part.case.id, "help_asked", {"during": "test"},
                                          part.appointment.id)
         else:
-            raise Refused("unexpected", f"{msg.type} is not expected during a test")
+            raise Refused("unexpected",
+                          N_("This message is not expected during a test."))
 
     async def _done(self, part: Participant, msg: p.TestDone) -> None:
         assert part.guest is not None
         if not self.peers.running(part.id):
-            raise Refused("no_test", "no test is running")
+            raise Refused("no_test", N_("No test is running."))
         server = await self.peers.measure(part.id)
         await self.peers.close(part.id)
         figures = combine({k: v for k, v in msg.figures.items() if isinstance(v, (int, float, str))

@@ -31,6 +31,26 @@ HEARTBEAT_SECONDS = 15.0  # a client that misses a pong for this long is closed
 RATE, BURST = 30.0, 120.0  # messages a second; ICE candidates come in bursts
 MAX_REFUSED_IN_A_ROW = 50
 
+# What a message refused by the parser means, by code, in words for the reader. ProtocolError's
+# own text names fields and types for developers: it is logged, not sent.
+PROTOCOL_MESSAGES = {
+    "too_large": N_("This message is too large."),
+    "malformed": N_("This message cannot be read."),
+    "unknown_type": N_("This kind of message is not known."),
+    "bad_field": N_("A field of this message is missing or wrong."),
+    "bad_candidate": N_("This connection detail cannot be used."),
+    "bad_chat": N_("A message has 1 to 1000 characters."),
+    "bad_signal": N_("This connection message is not valid."),
+    "insecure_sdp": N_("This connection is not encrypted as required."),
+}
+
+
+def refusal_message(exc: p.ProtocolError | Refused) -> str:
+    """The catalog id to send for a refused message (the edge translates it)."""
+    if isinstance(exc, Refused):
+        return exc.message  # a catalog id already
+    return PROTOCOL_MESSAGES.get(exc.code, N_("This message is not valid."))
+
 
 async def _participant(request: web.Request) -> Participant:
     """Who is connecting, or a 403/404 before any WebSocket exists."""
@@ -141,7 +161,8 @@ async def _run(request: web.Request, ws: web.WebSocketResponse, part: Participan
             try:
                 await service.handle(part, p.parse(frame.data))
             except (p.ProtocolError, Refused) as exc:
-                reply(exc.code, exc.message)
+                log.debug("refused from %s: %s (%s)", part.id, exc.code, exc.message)
+                reply(exc.code, refusal_message(exc))
             except Exception:  # noqa: BLE001 - one bad message must not end the interview
                 log.exception("signalling message from %s failed", part.id)
                 reply("internal", N_("Something went wrong on our side. Please try again."))
