@@ -295,6 +295,14 @@ def _attendees(raw: list[Any]) -> list[Attendee]:
     return out
 
 
+# Every name describe_user_agent gives: catalog ids, translated where they are shown (the live
+# page translates those that arrive over the WebSocket with this list).
+BROWSER_AND_DEVICE_NAMES = (
+    N_("Edge"), N_("Firefox"), N_("Samsung Internet"), N_("Chrome"), N_("Safari"),
+    N_("Other browser"), N_("iPhone"), N_("iPad"), N_("Android tablet"), N_("Android phone"),
+    N_("Windows computer"), N_("Mac"), N_("Linux computer"), N_("Other device"))
+
+
 def describe_user_agent(ua: str) -> tuple[str, str]:
     """Browser and device family from a User-Agent, as a worker would name them (catalog ids)."""
     ua_l = ua.lower()

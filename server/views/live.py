@@ -8,6 +8,7 @@ from aiohttp import web
 
 from ..access import appointment_for, int_id
 from ..edge import STORE, uses_media
+from ..scheduling import BROWSER_AND_DEVICE_NAMES
 from .console import _console_worker, _page
 
 routes = web.RouteTableDef()
@@ -22,4 +23,4 @@ async def live_page(request: web.Request) -> web.Response:
     for t in tests:
         t["at_dt"] = dt.datetime.fromisoformat(t["at"])
     return _page(request, "console/live.html", worker, case=case, appointment=appointment,
-                 tests=tests)
+                 tests=tests, device_names=BROWSER_AND_DEVICE_NAMES)

@@ -17,6 +17,16 @@
         for (const [k, v] of Object.entries(values)) s = s.replace('{' + k + '}', v);
         return s;
     };
+    /**
+     * A browser or device name as the server sends it (a catalog id, or "browser, device" in
+     * test results and help alerts), in the page's language (the #device-names template).
+     */
+    const deviceName = (/** @type {string} */ name) => String(name || '').split(', ').map((part) => {
+        const names = /** @type {HTMLTemplateElement|null} */ (document.getElementById('device-names'));
+        const found = names && Array.from(names.content.querySelectorAll('[data-name]'))
+            .find((el) => /** @type {HTMLElement} */ (el).dataset.name === part);
+        return found ? (found.textContent || part) : part;
+    }).join(', ');
     const show = (/** @type {string} */ id) => {
         for (const step of Array.from(root.querySelectorAll('[data-step]')))
             /** @type {HTMLElement} */ (step).hidden = step.id !== id;
@@ -225,13 +235,13 @@
             if (!seenWaiting.has(w.id)) someoneNew = true;
             const row = /** @type {HTMLTemplateElement} */ ($('waiting-row')).content.cloneNode(true);
             const li = /** @type {HTMLElement} */ (/** @type {DocumentFragment} */ (row).firstElementChild);
-            const device = w.browser + ', ' + w.device;
+            const device = deviceName(w.browser) + ', ' + deviceName(w.device);
             li.querySelector('.who').textContent = w.name + ' (' + device + ')';
             const c = w.consent;
             li.querySelector('.consent').textContent = [
                 text('t-consent-' + c.modality),
                 c.others_present ? text('t-others', {others: c.others || '?'}) : text('t-alone'),
-                text('t-since', {time: new Date(w.since).toLocaleTimeString()}),
+                text('t-since', {time: new Date(w.since).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'})}),
                 w.test ? text('t-rec-' + w.test) : '',
             ].filter(Boolean).join(' · ');
             const admit = li.querySelector('.admit');
@@ -333,15 +343,17 @@
         case 'test_result': {
             const f = msg.figures;
             const li = document.createElement('li');
-            li.textContent = text('t-test', {device: msg.device, advice: text('t-rec-' + msg.recommendation),
+            li.textContent = text('t-test', {device: deviceName(msg.device),
+                advice: text('t-rec-' + msg.recommendation),
                 rtt: String(f.rtt_ms), up: String(f.up_kbps), down: String(f.down_kbps),
-                loss: String(Math.round((f.loss || 0) * 1000) / 10), path: f.path});
+                loss: String(Math.round((f.loss || 0) * 1000) / 10),
+                path: text('t-path-' + f.path) || text('t-path-unknown')});
             li.dataset.recommendation = msg.recommendation;
             $('test-list').append(li);
             break;
         }
         case 'help_alert':
-            $('lobby-alert').textContent = text('t-help', {name: msg.name, device: msg.device});
+            $('lobby-alert').textContent = text('t-help', {name: msg.name, device: deviceName(msg.device)});
             $('lobby-alert').hidden = false;
             chime();
             break;
