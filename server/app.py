@@ -36,12 +36,20 @@ def create_app(config: Config, run_jobs: bool = True) -> web.Application:
                    join, live, signalling):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", WEB_DIR / "static", name="static")
+    app.router.add_get("/favicon.ico", _favicon)  # browsers ask for it at the root
     app[WEBSOCKETS] = set()
     app.on_shutdown.append(_close_websockets)
     app.cleanup_ctx.append(_storage)
     if run_jobs:
         app.cleanup_ctx.append(_jobs)
     return app
+
+
+async def _favicon(request: web.Request) -> web.FileResponse:
+    """Proxima's own icon (two people side by side), drawn for it: nothing from elsewhere."""
+    return web.FileResponse(WEB_DIR / "static" / "favicon.ico",
+                            headers={"Content-Type": "image/x-icon",
+                                     "Cache-Control": "public, max-age=86400"})
 
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:

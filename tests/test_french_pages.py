@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from conftest import Mailbox, SmtpServer, appointment_form, free_port, new_case
+from conftest import Mailbox, SmtpServer, appointment_form, eventually, free_port, new_case
 from live_helpers import connect, consent, guest, soon_form
 from server import crypto, i18n, scheduling
 from server.views import signalling
@@ -169,8 +169,6 @@ def picky_smtp():
 
 async def fill_with_data(proxima: Any) -> dict[str, Any]:
     """Cases, appointments in every state, browsers, a connection test, messages, workers."""
-    from conftest import eventually
-
     admin = await proxima.worker("claire@example.org", "Claire Bernard", role="admin")
     anne = await proxima.worker()
     disabled = await proxima.worker("marc@example.org", "Marc Petit", role="facilitator")
@@ -187,7 +185,7 @@ async def fill_with_data(proxima: Any) -> dict[str, Any]:
     await guest(proxima, soon["link"])  # and a laptop (Linux, Chrome)
     appointment = await proxima.store.appointments.get(soon["appointment"]["id"])
     [browser, *_] = await proxima.store.invitations.browsers(appointment.id)
-    figures = {"rtt_ms": 40, "up_kbps": 900, "down_kbps": 1200, "loss": 0.01, "path": "relay"}
+    figures = {"rtt_ms": 40, "up_kbps": 900, "down_kbps": 1200, "loss": 0.01, "path": "unknown"}
     await proxima.store.interviews.add_test(appointment.id, browser.id, "audio", {
         "figures": figures, "browser": browser.browser, "device": browser.device})
     await proxima.store.entries.add(case["id"], "test_done", {
@@ -399,6 +397,8 @@ async def test_the_live_page_names_devices_in_french(proxima, new_context, scree
                                       viewport={"width": 360, "height": 740})).new_page()
     await person.goto(created["link"])
     await person.get_by_role("button", name="Tester ma connexion").click()
+    await eventually(lambda: person.evaluate("document.getElementById('test-echo').videoWidth"),
+                     timeout=15)  # the test runs: help goes through its connection
     await person.get_by_role("button", name="J'ai besoin d'aide").click()
     alert = worker.locator("#lobby-alert")
     await expect(alert).to_contain_text("Téléphone Android")
