@@ -192,6 +192,11 @@ async def fill_with_data(proxima: Any) -> dict[str, Any]:
         "recommendation": "audio", "figures": figures, "browser": browser.browser,
         "device": browser.device}, appointment.id)
 
+    # A case record written before reasons were codes (migration 005) kept the error in English.
+    await proxima.store.entries.add(case["id"], "invitation_failed", {
+        "message": "invitation", "channel": "email", "error": "recipient refused by the mail server",
+        "will_retry": True}, appointment.id)
+
     unknown_address = await new_case(anne, reference="DOS-2026-0043",
                                      person_name="Jean Inconnu", email="inconnu@example.net")
     await anne.json("POST", f"/api/cases/{unknown_address['id']}/appointments",
