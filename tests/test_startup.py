@@ -283,16 +283,15 @@ async def test_a_disk_that_fills_up_while_serving_answers_503_and_recovers(tmp_p
 def _first_admin_password(server: subprocess.Popen[str]) -> str:
     """Read the one-time password ``proxima serve`` prints on a fresh data dir."""
     assert server.stdout is not None
-    password = None
+    serving = False
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = server.stdout.readline()
         assert line, "the server stopped before serving"
-        if "password:" in line:
-            password = line.split("password:")[1].split()[0]
-        if "Proxima is serving" in line:
-            assert password is not None
-            return password
+        serving = serving or "Proxima is serving" in line
+        if "password:" in line:  # printed last, after the serving line
+            assert serving
+            return line.split("password:")[1].split()[0]
     raise AssertionError("the server did not start in time")
 
 
