@@ -20,8 +20,8 @@ from .outbox import Postman
 from .scheduling import Scheduling
 from .test_peer import ConnectionTests, TestPeers
 from .settings import WEB_DIR, Config
-from .views import (api_admin, api_auth, api_cases, api_interviews, api_outbox, console, health,
-                    join, live, signalling)
+from .views import (api_account, api_admin, api_auth, api_cases, api_interviews, api_outbox,
+                    console, health, join, live, signalling)
 
 log = logging.getLogger("proxima")
 
@@ -32,8 +32,8 @@ def create_app(config: Config, run_jobs: bool = True) -> web.Application:
     app[CONFIG] = config
     app[THROTTLE] = LoginThrottle(config.login_free_attempts, config.login_delay_seconds,
                                   address_free_attempts=config.login_address_free_attempts)
-    for module in (health, api_auth, api_cases, api_admin, api_outbox, api_interviews, console,
-                   join, live, signalling):
+    for module in (health, api_auth, api_account, api_cases, api_admin, api_outbox,
+                   api_interviews, console, join, live, signalling):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", WEB_DIR / "static", name="static")
     app.router.add_get("/favicon.ico", _favicon)  # browsers ask for it at the root

@@ -95,6 +95,7 @@ class Worker:
     must_change_password: bool
     disabled: bool
     created_at: dt.datetime
+    language: str = ""  # the console's language chosen on "My account"; "" for the browser's
 
     def _family_given(self) -> tuple[str, str] | None:
         """The two parts of a name written "Family, Given" ("Dupont, Hélène"), else None."""
@@ -127,7 +128,7 @@ class Worker:
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "email": self.email, "display_name": self.display_name,
                 "phone": self.phone, "role": self.role, "disabled": self.disabled,
-                "must_change_password": self.must_change_password}
+                "must_change_password": self.must_change_password, "language": self.language}
 
 
 @dataclasses.dataclass

@@ -30,7 +30,8 @@ class _Repo:
 def _worker(r: sqlite3.Row) -> Worker:
     return Worker(id=r["id"], email=r["email"], display_name=r["display_name"], phone=r["phone"],
                   role=r["role"], must_change_password=bool(r["must_change_password"]),
-                  disabled=bool(r["disabled"]), created_at=clock.from_db(r["created_at"]))
+                  disabled=bool(r["disabled"]), created_at=clock.from_db(r["created_at"]),
+                  language=r["language"])
 
 
 class WorkerRepository(_Repo):
@@ -66,7 +67,7 @@ class WorkerRepository(_Repo):
 
     async def update(self, worker_id: int, **fields: Any) -> None:
         allowed = {"display_name", "phone", "role", "disabled", "password_hash",
-                   "must_change_password"}
+                   "must_change_password", "language"}
         assert set(fields) <= allowed, fields
         if not fields:
             return

@@ -23,7 +23,7 @@ routes = web.RouteTableDef()
 
 def _page(request: web.Request, template: str, worker: Worker | None, **context: Any,
           ) -> web.Response:
-    lang = request_language(request)
+    lang = _console_language(request, worker)
     config = request.app[CONFIG]
     fmt = i18n.Formatter(lang, config.timezone)
     html = i18n.render(lang, template, worker=worker, fmt=fmt, config=config,
@@ -33,7 +33,19 @@ def _page(request: web.Request, template: str, worker: Worker | None, **context:
     if request.query.get("lang") in i18n.LANGUAGES:
         response.set_cookie(LANG_COOKIE, request.query["lang"], secure=True, httponly=True,
                             samesite="Strict", path="/", max_age=365 * 86400)
+    elif worker is not None and worker.language and request.cookies.get(LANG_COOKIE) != lang:
+        # The API's messages in this browser follow the language chosen on "My account".
+        response.set_cookie(LANG_COOKIE, lang, secure=True, httponly=True, samesite="Strict",
+                            path="/", max_age=365 * 86400)
     return response
+
+
+def _console_language(request: web.Request, worker: Worker | None) -> str:
+    """?lang= for this page, else the language the worker chose on "My account", else the
+    browser's (cookie, Accept-Language)."""
+    if request.query.get("lang") not in i18n.LANGUAGES and worker and worker.language:
+        return worker.language
+    return request_language(request)
 
 
 async def _console_worker(request: web.Request) -> Worker:
@@ -61,6 +73,13 @@ async def login_page(request: web.Request) -> web.Response:
 async def password_page(request: web.Request) -> web.Response:
     worker = await _console_worker(request)
     return _page(request, "console/password.html", worker)
+
+
+@routes.get("/account")
+async def account_page(request: web.Request) -> web.Response:
+    """My account: name, phone, console language and password."""
+    worker = await _console_worker(request)
+    return _page(request, "console/account.html", worker, saved=request.query.get("saved"))
 
 
 @routes.get("/cases")
