@@ -5,12 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from .edge import STORE, ApiError
-from .models import N_, Appointment, Case, Worker
+from .models import N_, Appointment, Case, Worker, may_access
 
-
-def may_access(worker: Worker, case: Case) -> bool:
-    """Workers see the cases assigned to them; administrators see every case."""
-    return worker.is_admin or case.worker_id == worker.id
+__all__ = ["may_access", "visible_cases", "case_for", "appointment_for", "int_id"]
 
 
 async def visible_cases(request: web.Request, worker: Worker) -> list[Case]:
