@@ -9,19 +9,41 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from . import storage
-from .edge import (BUS, CONFIG, INTERVIEWS, LIVE_ACCESS, POSTMAN, SCHEDULING, STORE, TESTS,
-                   THROTTLE, WEBSOCKETS, edge_middleware)
-from .interview import InterviewService
-from .live_access import RECHECK_SECONDS, LiveAccess
-from .livebus import LiveBus
-from .limits import LoginThrottle
-from .outbox import Postman
-from .scheduling import Scheduling
-from .test_peer import ConnectionTests, TestPeers
-from .settings import WEB_DIR, Config
-from .views import (api_account, api_admin, api_auth, api_cases, api_interviews, api_outbox,
-                    console, health, join, live, signalling)
+from server.base.settings import WEB_DIR, Config
+from server.edge import (
+    api_account,
+    api_admin,
+    api_auth,
+    api_cases,
+    api_interviews,
+    api_outbox,
+    console,
+    health,
+    join,
+    live,
+    signalling,
+)
+from server.edge.http import (
+    BUS,
+    CONFIG,
+    INTERVIEWS,
+    LIVE_ACCESS,
+    POSTMAN,
+    SCHEDULING,
+    STORE,
+    TESTS,
+    THROTTLE,
+    WEBSOCKETS,
+    edge_middleware,
+)
+from server.jobs.outbox import Postman
+from server.live.bus import LiveBus
+from server.live.limits import LoginThrottle
+from server.media.echo_peer import ConnectionTests, TestPeers
+from server.services.interview import InterviewService
+from server.services.live_access import RECHECK_SECONDS, LiveAccess
+from server.services.scheduling import Scheduling
+from server.storage import startup as storage
 
 log = logging.getLogger("proxima")
 

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, TypeVar
 from urllib.parse import urlsplit
 
-from . import accounts, certs, settings, storage
-from .db import Database, StorageUnavailable
-from .repositories import Store
+from server.base import certs, settings
+from server.services import accounts
+from server.storage import startup as storage
+from server.storage.db import Database, StorageUnavailable
+from server.storage.repositories import Store
 
 T = TypeVar("T")
 
@@ -31,8 +33,8 @@ def _with_store(config: settings.Config, fn: Callable[[Store], Awaitable[T]]) ->
 def cmd_serve(config: settings.Config, args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from .app import create_app
-    from .edge import AccessLogger
+    from server.app import create_app
+    from server.edge.http import AccessLogger
 
     problem = certs.certificate_problem(config.cert_file, config.key_file)
     if problem:
@@ -98,7 +100,7 @@ def _own_command() -> str:
 
 
 def cmd_create_worker(config: settings.Config, args: argparse.Namespace) -> int:
-    from .models import Invalid
+    from server.domain.models import Invalid
 
     async def create(store: Store) -> tuple[Any, str]:
         worker, password = await accounts.create_worker(store, args.email, args.name, args.phone,
@@ -173,7 +175,7 @@ def cmd_check(config: settings.Config, args: argparse.Namespace) -> int:
         (fine.append(f"database {config.database_path} is writable") if ok else
          problems.append(f"database {config.database_path} is not writable"))
     if config.smtp_url:
-        from .outbox import smtp_options
+        from server.jobs.outbox import smtp_options
         try:
             opts = smtp_options(config.smtp_url)
             with socket.create_connection((opts["hostname"], opts["port"]), timeout=5):

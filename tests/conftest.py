@@ -17,18 +17,18 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 import aiohttp
-import pytest
-from aiohttp import web
-from aiosmtpd.controller import Controller
-
-from server import settings
-from server.app import create_app
-from server.certs import make_dev_certs
-from server.edge import STORE, AccessLogger
 
 # The suite runs in a loopback-only network namespace; aioice leaves 127.0.0.1 out of its host
 # candidates, so make it use loopback (test-only; production keeps the real interfaces).
 import aioice.ice  # noqa: E402
+import pytest
+from aiohttp import web
+from aiosmtpd.controller import Controller
+
+from server.app import create_app
+from server.base import settings
+from server.base.certs import make_dev_certs
+from server.edge.http import STORE, AccessLogger
 
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 
@@ -104,7 +104,8 @@ class Proxima:
                      role: str = "worker", password: str = WORKER_PASSWORD,
                      phone: str = "01 23 45 67 89") -> Client:
         """A logged-in worker with a chosen password (created through the real API)."""
-        from server import accounts, passwords
+        from server.base import passwords
+        from server.services import accounts
         worker, _ = await accounts.create_worker(self.store, email, name, phone, role)
         await self.store.workers.update(worker.id, password_hash=passwords.hash_password(password),
                                         must_change_password=False)

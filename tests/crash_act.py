@@ -20,9 +20,10 @@ import signal
 import sys
 from typing import Any
 
-from server import settings, storage
-from server.db import Database
-from server.scheduling import AppointmentForm, Scheduling
+from server.base import settings
+from server.services.scheduling import AppointmentForm, Scheduling
+from server.storage import startup as storage
+from server.storage.db import Database
 
 
 def form(days: int) -> AppointmentForm:
@@ -38,9 +39,9 @@ async def main(data_dir: str, act: str, kill_at: int) -> None:
     store = storage.open_store(config)
     scheduling = Scheduling(store, config, notify=lambda: None)
     if act == "prepare":
-        from server import accounts
-        from server.models import Case
-        from server import clock
+        from server.base import clock
+        from server.domain.models import Case
+        from server.services import accounts
         worker, _ = await accounts.create_worker(store, "anne@example.org", "Anne Martin",
                                                  "01 23 45 67 89", "worker")
         case = await store.cases.create(Case(

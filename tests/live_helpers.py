@@ -9,9 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
-
-from server.consent import consent_hash
 from conftest import Client, appointment_form, new_case
+
+from server.domain.consent import consent_hash
 
 
 def soon_form(**overrides: Any) -> dict[str, Any]:

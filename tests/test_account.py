@@ -7,10 +7,8 @@ import email
 import email.policy
 import re
 
+from conftest import WORKER_PASSWORD, appointment_form, axe_violations, login_in_browser, new_case
 from playwright.async_api import expect
-
-from conftest import (WORKER_PASSWORD, appointment_form, axe_violations, login_in_browser,
-                      new_case)
 
 
 async def test_my_account_through_the_api(proxima):
@@ -62,7 +60,7 @@ async def test_my_account_through_the_api(proxima):
     # Not logged in, or still on a one-time password: refused.
     assert (await proxima.client().json("GET", "/api/account", status=401))["error"] == \
         "login_required"
-    from server import accounts
+    from server.services import accounts
     _, password = await accounts.create_worker(proxima.store, "new@example.org", "New", "",
                                                "worker")
     newcomer = proxima.client()

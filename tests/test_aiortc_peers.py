@@ -7,7 +7,6 @@ import asyncio
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
-
 from live_helpers import in_call
 
 

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from conftest import appointment_form, new_case
 
 ROOT = Path(__file__).resolve().parent.parent

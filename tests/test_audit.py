@@ -8,16 +8,16 @@ that is not "ok"."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
-import os
 
 import aiohttp
-
-from server.edge import CONFIG
 from conftest import appointment_form, new_case
 from live_helpers import connect, in_call
+
+from server.edge.http import CONFIG
 
 REFUSALS = {401, 403, 404, 410, 429}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from conftest import appointment_form, axe_violations, eventually, new_case
 from playwright.async_api import expect
 
-from server import accounts
-from conftest import appointment_form, axe_violations, eventually, new_case
+from server.services import accounts
 
 
 async def test_worker_first_login_case_and_appointment(proxima, new_context):

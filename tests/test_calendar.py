@@ -14,7 +14,6 @@ import warnings
 
 import icalendar
 import ics
-
 from conftest import appointment_form, new_case
 
 
@@ -137,8 +136,8 @@ async def test_a_case_without_email_gets_a_calendar_file_to_publish(proxima):
 
 def test_parameter_values_with_separators_are_quoted():
     """A name holding ``;`` or ``:`` (and a comma) is one quoted parameter value."""
-    from server.calendar import make_ics
-    from server.models import Appointment, Worker
+    from server.domain.calendar import make_ics
+    from server.domain.models import Appointment, Worker
 
     now = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
     worker = Worker(1, "anne@example.org", "Anne Martin; CMS: Nord, Est", "01 23 45 67 89",

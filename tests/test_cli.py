@@ -13,7 +13,8 @@ import urllib.request
 from pathlib import Path
 
 from conftest import free_port
-from server.edge import CONFIG
+
+from server.edge.http import CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
 PROXIMA = str(Path(sys.executable).parent / "proxima")

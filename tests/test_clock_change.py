@@ -11,11 +11,11 @@ import re
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
+from conftest import appointment_form, axe_violations, login_in_browser, new_case
 from playwright.async_api import expect
 
-from conftest import appointment_form, axe_violations, login_in_browser, new_case
-from server import clock
-from server.i18n import Formatter
+from server.base import clock
+from server.base.i18n import Formatter
 
 PARIS = ZoneInfo("Europe/Paris")
 UTC = dt.timezone.utc

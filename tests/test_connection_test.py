@@ -9,13 +9,12 @@ import re
 import subprocess
 
 import pytest
+from conftest import TURN_SECRET, eventually, new_case, nft, only_loopback
+from live_helpers import connect, guest, planned_soon, soon_form, worker_ready
 from playwright.async_api import expect
 
-from server.connection_test import THRESHOLDS, combine, recommend
-from server.edge import TESTS
-from conftest import TURN_SECRET, eventually, new_case, nft, only_loopback
-from live_helpers import worker_ready, connect, guest, planned_soon, soon_form
-
+from server.domain.connection_test import THRESHOLDS, combine, recommend
+from server.edge.http import TESTS
 
 GOOD = {"audio_kbps": 40, "video_kbps": 150, "fps": 15, "loss": 0.0, "rtt_ms": 30}
 
@@ -39,8 +38,10 @@ def test_recommendation_thresholds_at_their_edges(changes, expected):
 
 def test_fast_audio_level_matches_aiortc():
     import random
+
     import av
-    from server import test_peer
+
+    from server.media import echo_peer as test_peer
     rng = random.Random(7)
     for amplitude in (0, 1, 300, 10_000, 32_767):
         for layout in ("mono", "stereo"):

@@ -10,7 +10,6 @@ import warnings
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-
 from conftest import Mailbox, appointment_form, eventually, free_port, new_case
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from server import settings
 from server.app import create_app
+from server.base import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,7 +83,7 @@ def test_settings_from_toml_and_environment(tmp_path):
 
 
 def test_protocol_document_describes_every_message_type():
-    from server import protocol
+    from server.domain import protocol
     doc = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
     headings = set(re.findall(r"^### `([a-z_]+)`$", doc, re.M))
     assert set(protocol.MESSAGES) - headings == set(), "message types missing from docs/protocol.md"

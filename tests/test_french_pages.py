@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import expect
-
 from conftest import Mailbox, SmtpServer, appointment_form, eventually, free_port, new_case
 from live_helpers import connect, consent, guest, soon_form
-from server import crypto, i18n, scheduling
-from server.views import signalling
+from playwright.async_api import expect
+
+from server.base import crypto, i18n
+from server.edge import signalling
+from server.services import scheduling
 
 ROOT = Path(__file__).resolve().parent.parent
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -331,8 +332,10 @@ def test_every_refusal_on_the_wire_is_a_catalog_message():
     """A Refused message is a catalog id (N_("...")) with a French translation; each code a
     ProtocolError can carry has a plain message of its own at the edge."""
     french = i18n.translations("fr")
-    calls = [c for name in ("interview.py", "test_peer.py")
-             for c in refusals_in(ROOT / "server" / name)]
+    from server.domain import protocol
+    from server.media import echo_peer
+    from server.services import interview
+    calls = [c for module in (interview, echo_peer) for c in refusals_in(Path(module.__file__))]
     assert len(calls) >= 15
     for call in calls:
         message = call.args[1]
@@ -340,7 +343,7 @@ def test_every_refusal_on_the_wire_is_a_catalog_message():
                 and isinstance(message.args[0], ast.Constant)), ast.unparse(call)
         text = message.args[0].value
         assert french.gettext(text) != text, f"no French for {text!r}"
-    tree = ast.parse((ROOT / "server" / "protocol.py").read_text(encoding="utf-8"))
+    tree = ast.parse(Path(protocol.__file__).read_text(encoding="utf-8"))
     codes = {node.args[0].value for node in ast.walk(tree) if isinstance(node, ast.Call)
              and getattr(node.func, "id", None) == "ProtocolError"
              and isinstance(node.args[0], ast.Constant)}

@@ -18,11 +18,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from hypothesis import assume, example, given, settings, strategies as st
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
+from live_helpers import FAKE_SDP, connect, consent, guest, in_call, planned_soon
 
-from server import protocol
-from server.consent import consent_hashes
-from live_helpers import FAKE_SDP, connect, consent, guest, planned_soon, in_call
+from server.domain import protocol
+from server.domain.consent import consent_hashes
 
 FUZZ = settings(max_examples=300, deadline=None, database=None)
 

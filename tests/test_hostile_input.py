@@ -8,10 +8,10 @@ import json
 
 from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
-
-from server.edge import BUS
 from conftest import new_case
 from live_helpers import connect, guest, in_call, planned_soon
+
+from server.edge.http import BUS
 
 LONE = "\\ud800"  # as a client writes it in JSON text: an escape, valid ASCII on the wire
 

@@ -9,7 +9,6 @@ import email.policy
 from zoneinfo import ZoneInfo
 
 import icalendar
-
 from conftest import appointment_form, eventually, new_case
 
 

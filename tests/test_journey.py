@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import expect
-
-from conftest import login_in_browser, axe_violations, eventually, new_case
+from conftest import axe_violations, eventually, login_in_browser, new_case
 from live_helpers import soon_form
+from playwright.async_api import expect
 
 FRAMES = "Number(document.getElementById('quality').dataset.framesDecoded || 0)"
 

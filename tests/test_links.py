@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 import logging
 
-from server import clock, crypto
 from conftest import appointment_form, new_case
+
+from server.base import clock, crypto
 
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/156.0 Mobile Safari/537.36")

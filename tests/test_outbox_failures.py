@@ -16,13 +16,22 @@ from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
+from conftest import (
+    Mailbox,
+    SmtpServer,
+    appointment_form,
+    axe_violations,
+    eventually,
+    free_port,
+    login_in_browser,
+    new_case,
+)
 from playwright.async_api import expect
 
-from conftest import (Mailbox, SmtpServer, appointment_form, axe_violations, eventually, free_port,
-                      login_in_browser, new_case)
-from server import clock, db, i18n
-from server.edge import CONFIG, POSTMAN
-from server.outbox import PERMANENT, REASONS
+from server.base import clock, i18n
+from server.edge.http import CONFIG, POSTMAN
+from server.jobs.outbox import PERMANENT, REASONS
+from server.storage import db
 
 
 class Refusing(Mailbox):

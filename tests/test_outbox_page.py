@@ -10,7 +10,6 @@ from pathlib import Path
 
 import icalendar
 import ics
-
 from conftest import appointment_form, axe_violations, login_in_browser, new_case
 
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import expect
-
 from conftest import eventually, new_case, nft, only_loopback
-from live_helpers import worker_ready, soon_form
+from live_helpers import soon_form, worker_ready
+from playwright.async_api import expect
 
 FRAMES = "Number(document.getElementById('quality').dataset.framesDecoded || 0)"
 

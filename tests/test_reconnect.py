@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import expect
-
 from conftest import eventually, new_case
 from live_helpers import soon_form, worker_ready
+from playwright.async_api import expect
 
 FRAMES = "Number(document.getElementById('quality').dataset.framesDecoded || 0)"
 

@@ -10,10 +10,10 @@ import sys
 
 import aiohttp
 import pytest
-
-from server.edge import CONFIG, LIVE_ACCESS
 from conftest import appointment_form
 from live_helpers import connect, consent, guest, in_call, planned_soon
+
+from server.edge.http import CONFIG, LIVE_ACCESS
 
 ACCESS_ENDED = 4403
 

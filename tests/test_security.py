@@ -7,9 +7,9 @@ import asyncio
 import re
 
 from aiohttp import web
-
-from server.edge import CONFIG, CSP
 from conftest import appointment_form, new_case
+
+from server.edge.http import CONFIG, CSP
 
 
 async def test_login_throttling_grows_then_refuses(make_proxima):
@@ -141,7 +141,7 @@ async def test_absolute_timeout_ends_the_session_however_active(proxima):
 
 
 async def test_one_time_password_must_be_changed(proxima):
-    from server import accounts
+    from server.services import accounts
     worker, password = await accounts.create_worker(proxima.store, "dan@example.org", "Dan",
                                                     "", "worker")
     client = proxima.client()

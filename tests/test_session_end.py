@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from playwright.async_api import expect
-
-from server import clock
-from server.edge import INTERVIEWS
 from conftest import eventually
 from live_helpers import connect, in_call, planned_soon
+from playwright.async_api import expect
+
+from server.base import clock
+from server.edge.http import INTERVIEWS
 
 
 async def worker_left(proxima, appointment_id):

@@ -8,9 +8,9 @@ import json
 
 import aiohttp
 import pytest
-
-from server.views import signalling
 from live_helpers import FAKE_SDP, connect, consent, guest, planned_soon
+
+from server.edge import signalling
 
 PHONE_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) Chrome/156.0 Mobile Safari/537.36"
 LAPTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0"

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-
 from conftest import Client, eventually, free_port, new_case
-from server import i18n
-from server.edge import CONFIG
+
+from server.base import i18n
+from server.edge.http import CONFIG
 
 PROXIMA = str(Path(sys.executable).parent / "proxima")
 PRIVATE = ("proxima.sqlite3", "proxima.sqlite3-wal", "proxima.sqlite3-shm", "secret.key")

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from aioice import stun
 from aioice.turn import UDP_TRANSPORT, TurnClientUdpProtocol
-from aiortc import (RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription)
-from aiortc.rtcconfiguration import RTCIceTransportPolicy
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import VideoStreamTrack
-
-from server.turn import turn_credentials
+from aiortc.rtcconfiguration import RTCIceTransportPolicy
+from conftest import TURN_SECRET as SECRET
+from conftest import free_port
 from live_helpers import in_call
 
-from conftest import TURN_SECRET as SECRET, free_port
+from server.media.turn import turn_credentials
 
 
 def relay_config(ice_servers):

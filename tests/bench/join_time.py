@@ -56,9 +56,10 @@ from aiohttp import web
 from conftest import CHROMIUM_ARGS, free_port, loopback_config, serve_https  # as the suite does
 from playwright.async_api import async_playwright
 
-from server import accounts, passwords
-from server.certs import make_dev_certs
-from server.edge import STORE
+from server.base import passwords
+from server.base.certs import make_dev_certs
+from server.edge.http import STORE
+from server.services import accounts
 
 EMAIL = "bench@example.org"
 PASSWORD = "worker-password-for-the-bench"

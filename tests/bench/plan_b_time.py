@@ -28,8 +28,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from join_time import (CHROMIUM_ARGS, EMAIL, PASSWORD, Api, make_worker,  # noqa: E402
-                       new_appointment, new_context, start_proxima)
+from join_time import (  # noqa: E402
+    CHROMIUM_ARGS,
+    EMAIL,
+    PASSWORD,
+    Api,
+    make_worker,
+    new_appointment,
+    new_context,
+    start_proxima,
+)
 from playwright.async_api import async_playwright  # noqa: E402
 
 TABLE = "proxima_bench_cut"

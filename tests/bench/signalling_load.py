@@ -82,12 +82,13 @@ import _load_client  # noqa: E402
 from aiohttp import WSMsgType, web  # noqa: E402
 from conftest import free_port, loopback_config, serve_https  # noqa: E402
 
-from server import accounts, clock, crypto  # noqa: E402
-from server.certs import make_dev_certs  # noqa: E402
-from server.consent import consent_hash  # noqa: E402
-from server.edge import GUEST_COOKIE, SCHEDULING, SESSION_COOKIE, STORE  # noqa: E402
-from server.models import Case  # noqa: E402
-from server.scheduling import AppointmentForm  # noqa: E402
+from server.base import clock, crypto
+from server.base.certs import make_dev_certs
+from server.domain.consent import consent_hash
+from server.domain.models import Case
+from server.edge.http import GUEST_COOKIE, SCHEDULING, SESSION_COOKIE, STORE
+from server.services import accounts
+from server.services.scheduling import AppointmentForm
 
 MAX_SESSIONS = 2500
 PER_SOCKET_RATE = 25.0  # under the protocol's 30 messages a second per connection

@@ -340,9 +340,9 @@ async def measure(client: ClientProcess, peers: Any, n: int, warmup: float,
 async def server_main(args: argparse.Namespace) -> None:
     from aiohttp import web
 
-    from server import settings
-    from server.interview import Refused
-    from server.test_peer import TestPeers
+    from server.base import settings
+    from server.media.echo_peer import TestPeers
+    from server.services.interview import Refused
 
     config = settings.load(environ={}).replace(test_peers_max=64)
     peers = TestPeers(config)

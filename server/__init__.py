@@ -1,0 +1,1 @@
+"""Proxima: secure video interviews for social work."""

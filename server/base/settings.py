@@ -1,0 +1,264 @@
+"""Proxima's settings, declared once.
+
+Every setting is a row of ``SETTINGS``: its name, its default and a line of help. The table drives
+the environment variables (``PROXIMA_<NAME>``), the optional TOML file, ``proxima --help`` and the
+README's settings section (a test keeps the README in step with this table).
+
+Precedence: environment variable, then the TOML file (``PROXIMA_CONFIG`` or ``--config``), then the
+default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import socket
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One configurable value: its name, its type, its default and what it does."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "PROXIMA_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", str, "127.0.0.1", "Address the HTTPS server listens on."),
+    Setting("port", int, 8443, "Port the HTTPS server listens on."),
+    Setting("public_url", str, "",
+            "The address people use to reach Proxima; links in invitations start with it. "
+            "Empty: made from host and port (https://localhost:<port> for a loopback host); "
+            "set it behind a proxy or when people use another name."),
+    Setting("data_dir", str, "data",
+            "Directory holding the SQLite database and the secret key (kept 0700, its files 0600)."),
+    Setting("cert_file", str, "certs/server.pem", "TLS certificate chain (PEM) served over HTTPS."),
+    Setting("key_file", str, "certs/server-key.pem", "Private key (PEM) of the TLS certificate."),
+    Setting("ca_file", str, "certs/ca.pem",
+            "Development CA certificate offered for download in the console (empty to hide it)."),
+    Setting("secret_key", str, "",
+            "Secret used to protect personal data at rest; when empty, the key in "
+            "data_dir/secret.key is used, made on the first start only (while the database holds "
+            "nothing sealed)."),
+    Setting("timezone", str, "Europe/Paris", "Time zone in which workers enter and read times."),
+    Setting("service_name", str, "Service social", "Name of the service shown in invitations."),
+    Setting("service_phone", str, "",
+            "The service's phone number, shown so people know who is calling them."),
+    Setting("smtp_url", str, "",
+            "SMTP server for invitations: smtp://user:pass@host:587 (STARTTLS) or smtps://host:465 "
+            "(TLS); empty keeps messages in the outbox for workers to send themselves."),
+    Setting("mail_from", str, "proxima@localhost", "Sender address of invitation emails."),
+    Setting("sms_gateway", str, "file",
+            "SMS reminders: 'file' keeps them in the outbox, or an http(s):// URL template with "
+            "{to} and {text} to which each SMS is posted."),
+    Setting("sms_reminder_minutes", int, 120, "How long before the start an SMS reminder is sent."),
+    Setting("test_slot_minutes", int, 15, "How long before the start the connection test opens."),
+    Setting("link_grace_minutes", int, 60, "How long after the end of an appointment its link still works."),
+    Setting("link_browsers_max", int, 20,
+            "Browsers that may open one invitation link (mail scanners and forwarded links open "
+            "it too); beyond it the link shows the worker's phone number instead."),
+    Setting("session_idle_minutes", int, 30, "A worker's session ends after this much inactivity."),
+    Setting("session_max_hours", int, 10, "A worker's session ends this long after login, whatever happens."),
+    Setting("login_free_attempts", int, 3, "Failed logins allowed before the growing delay starts."),
+    Setting("login_delay_seconds", float, 2.0, "First delay after too many failed logins; it doubles each time."),
+    Setting("login_address_free_attempts", int, 50,
+            "Failed logins allowed from one address, whatever the accounts, before the delay "
+            "starts for that address (an office or a proxy shares one address)."),
+    Setting("trusted_proxies", str, "",
+            "Addresses (or networks, comma-separated) of your reverse proxies; only requests "
+            "coming from them may name the client's address in client_address_header."),
+    Setting("client_address_header", str, "X-Forwarded-For",
+            "The header in which a trusted proxy names the client's address."),
+    Setting("outbox_interval_seconds", float, 5.0, "How often the outbox looks for messages to send."),
+    Setting("outbox_retry_seconds", float, 30.0, "First delay before a failed message is retried; it doubles each time."),
+    Setting("outbox_max_attempts", int, 12,
+            "Attempts at sending a message when the mail server or SMS gateway answers 'try later'"
+            " or cannot be reached; then the message is marked failed for the worker to send."),
+    Setting("turn_urls", str, "",
+            "Your TURN servers (coturn), comma-separated, e.g. turns:turn.example.org:443?transport=tcp;"
+            " empty: no relay."),
+    Setting("turn_secret", str, "", "coturn's static-auth-secret, to issue short-lived TURN credentials."),
+    Setting("turn_ttl_seconds", int, 3600, "How long a TURN credential stays valid."),
+    Setting("relay_only", bool, False,
+            "Send all call media through your TURN server (iceTransportPolicy relay), so people's "
+            "addresses stay hidden from each other; needs turn_urls."),
+    Setting("stun_urls", str, "",
+            "Your own STUN servers, comma-separated; empty: none (no public server is ever used)."),
+    Setting("session_end_minutes", int, 10,
+            "A session whose worker has left (and not come back) is ended and logged after this "
+            "long, even if the person's page is still open."),
+    Setting("test_peers_max", int, 8,
+            "Connection tests running at once; beyond it the person is asked to retry in a minute."),
+    Setting("hsts", bool, True, "Send Strict-Transport-Security on HTTPS responses."),
+    Setting("log_level", str, "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR)."),
+)
+
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def _convert(setting: Setting, raw: Any) -> Any:
+    if isinstance(raw, setting.type) and not (setting.type is int and isinstance(raw, bool)):
+        return raw
+    text = str(raw).strip()
+    try:
+        if setting.type is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(text)
+        return setting.type(text)
+    except ValueError:
+        raise SettingsError(
+            f"{setting.env}: {raw!r} is not a valid {setting.type.__name__}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The values in force, one attribute per row of ``SETTINGS``."""
+
+    values: Mapping[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def replace(self, **changes: Any) -> "Config":
+        unknown = set(changes) - set(BY_NAME)
+        if unknown:
+            raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
+        values = dict(self.values)
+        for name, raw in changes.items():
+            values[name] = _convert(BY_NAME[name], raw)
+        return Config(values)
+
+    @property
+    def public_url(self) -> str:
+        """``public_url`` as set, or else the address made from ``host`` and ``port``."""
+        return self.values["public_url"] or served_url(self.host, self.port)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_path / "proxima.sqlite3"
+
+
+def load(environ: Mapping[str, str] | None = None, toml_path: str | None = None) -> Config:
+    """Read the settings from the environment and the optional TOML file."""
+    environ = os.environ if environ is None else environ
+    toml_path = toml_path or environ.get("PROXIMA_CONFIG") or None
+    from_file: dict[str, Any] = {}
+    if toml_path:
+        with open(toml_path, "rb") as f:
+            from_file = tomllib.load(f)
+        unknown = set(from_file) - set(BY_NAME)
+        if unknown:
+            raise SettingsError(f"{toml_path}: unknown settings: {', '.join(sorted(unknown))}")
+    values = {}
+    for s in SETTINGS:
+        if s.env in environ:
+            values[s.name] = _convert(s, environ[s.env])
+        elif s.name in from_file:
+            values[s.name] = _convert(s, from_file[s.name])
+        else:
+            values[s.name] = s.default
+    _check_networks(BY_NAME["trusted_proxies"], values["trusted_proxies"])
+    return Config(values)
+
+
+def _check_networks(setting: Setting, text: str) -> None:
+    for part in (p.strip() for p in text.split(",")):
+        if part:
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"{setting.env}: {part!r} is not an address or a network") from None
+
+
+def served_url(host: str, port: int) -> str:
+    """The HTTPS address of ``host``:``port`` as a browser writes it: ``localhost`` for a
+    loopback address, this machine's name for all addresses (``0.0.0.0``, ``::``), no port for
+    443."""
+    name = host.strip("[]")
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        address = None
+    if name in ("", "localhost") or (address is not None and address.is_loopback):
+        name = "localhost"
+    elif address is not None and address.is_unspecified:
+        name = socket.getfqdn()
+    elif address is not None and address.version == 6:
+        name = f"[{name}]"
+    return f"https://{name}" + ("" if port == 443 else f":{port}")
+
+
+def public_url_warnings(config: Config) -> list[str]:
+    """Why invitation links may not reach this server (for ``proxima check`` and ``serve``)."""
+    set_url = config.values["public_url"]
+    url = urlsplit(config.public_url)
+    warnings = []
+    try:
+        public_port = url.port or (443 if url.scheme == "https" else 80)
+    except ValueError:
+        return [f"PROXIMA_PUBLIC_URL {set_url!r} has no valid port"]
+    if set_url and public_port != config.port and not config.trusted_proxies:
+        warnings.append(
+            f"PROXIMA_PUBLIC_URL {set_url} is on port {public_port}, but Proxima listens on "
+            f"port {config.port} (PROXIMA_PORT) and no proxy is declared "
+            f"(PROXIMA_TRUSTED_PROXIES): invitation links will not reach it. Leave "
+            f"PROXIMA_PUBLIC_URL empty to use {served_url(config.host, config.port)}, or "
+            f"declare the proxy that serves port {public_port} in PROXIMA_TRUSTED_PROXIES.")
+    listens_for_others = not _is_loopback_host(config.host)
+    if listens_for_others and _is_loopback_host(url.hostname or ""):
+        warnings.append(
+            f"invitation links start with {config.public_url}, which only this machine can "
+            f"open, while Proxima listens on {config.host}: set PROXIMA_PUBLIC_URL to the "
+            "address people use.")
+    elif not set_url and listens_for_others:
+        warnings.append(
+            f"PROXIMA_PUBLIC_URL is not set: invitation links start with {config.public_url}, "
+            "made from PROXIMA_HOST and PROXIMA_PORT; set PROXIMA_PUBLIC_URL if people use "
+            "another address.")
+    return warnings
+
+
+def _is_loopback_host(host: str) -> bool:
+    name = host.strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def describe() -> str:
+    """The settings table as text, for ``proxima --help``."""
+    lines = ["settings (environment variable, default, meaning):"]
+    for s in SETTINGS:
+        lines.append(f"  {s.env} (default: {s.default!r})\n      {s.help}")
+    return "\n".join(lines)

@@ -1,0 +1,216 @@
+"""The signalling WebSocket ``/ws/<appointment>``: the edge of the live interview.
+
+Here, and only here: the Origin check, authentication (the worker's session or the person's
+appointment cookie), the maximum message size (closed with 1009 beyond it), a per-connection rate
+limit, the handshake deadline, ping/pong and the dead-client timeout. Everything else is
+``InterviewService``'s business. The protocol is in docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiohttp import WSMsgType, web
+
+from server.base import crypto, i18n
+from server.domain import protocol as p
+from server.domain.models import N_
+from server.edge.http import (
+    GUEST_COOKIE,
+    INTERVIEWS,
+    LIVE_ACCESS,
+    SCHEDULING,
+    SESSION_COOKIE,
+    STORE,
+    TESTS,
+    WEBSOCKETS,
+    ApiError,
+    allowed_origins,
+    request_language,
+    session_worker,
+)
+from server.live.bus import Connection, Credential
+from server.live.limits import TokenBucket
+from server.services.interview import Participant, Refused
+
+routes = web.RouteTableDef()
+log = logging.getLogger("proxima.signalling")
+
+HANDSHAKE_SECONDS = 10.0
+HEARTBEAT_SECONDS = 15.0  # a client that misses a pong for this long is closed
+RATE, BURST = 30.0, 120.0  # messages a second; ICE candidates come in bursts
+MAX_REFUSED_IN_A_ROW = 50
+
+# What a message refused by the parser means, by code, in words for the reader. ProtocolError's
+# own text names fields and types for developers: it is logged, not sent.
+PROTOCOL_MESSAGES = {
+    "too_large": N_("This message is too large."),
+    "malformed": N_("This message cannot be read."),
+    "unknown_type": N_("This kind of message is not known."),
+    "bad_field": N_("A field of this message is missing or wrong."),
+    "bad_candidate": N_("This connection detail cannot be used."),
+    "bad_chat": N_("A message has 1 to 1000 characters."),
+    "bad_signal": N_("This connection message is not valid."),
+    "insecure_sdp": N_("This connection is not encrypted as required."),
+}
+
+
+def refusal_message(exc: p.ProtocolError | Refused) -> str:
+    """The catalog id to send for a refused message (the edge translates it)."""
+    if isinstance(exc, Refused):
+        return exc.message  # a catalog id already
+    return PROTOCOL_MESSAGES.get(exc.code, N_("This message is not valid."))
+
+
+async def _participant(request: web.Request) -> Participant:
+    """Who is connecting, or a 403/404 before any WebSocket exists."""
+    if request.headers.get("Origin") not in allowed_origins(request):
+        raise ApiError(403, "foreign_origin", N_("Requests from another site are refused."))
+    store, access = request.app[STORE], request.app[LIVE_ACCESS]
+    appointment = await store.appointments.by_public_id(request.match_info["public_id"])
+    if appointment is None or appointment.status != "planned":
+        raise ApiError(404, "appointment_not_found", N_("This appointment does not exist."))
+    case = await store.cases.get(appointment.case_id)
+    host = await store.workers.get(appointment.worker_id)
+    assert case is not None and host is not None
+    worker = await session_worker(request)
+    if worker is not None:
+        credential = Credential(worker_id=worker.id, session_hash=crypto.token_hash(
+            request.cookies.get(SESSION_COOKIE, "")))
+        if await access.allowed(appointment.public_id, credential):
+            await store.audit.record(f"worker:{worker.id}", "join_interview", "ok",
+                                     case_id=case.id)
+            return Participant(id=f"w:{host.id}", role="worker", name=worker.display_name,
+                               appointment=appointment, case=case, host=host, guest=None,
+                               lang=request_language(request), credential=credential)
+    cookie = request.cookies.get(f"{GUEST_COOKIE}-{appointment.public_id}")
+    if cookie:
+        _, guest, _ = await request.app[SCHEDULING].guest(cookie)
+        credential = Credential(guest_browser_id=guest.id if guest else None)
+        if guest is not None and await access.allowed(appointment.public_id, credential):
+            tester = request.query.get("purpose") == "test"  # the connection test's own socket
+            return Participant(id=f"{'t' if tester else 'g'}:{guest.id}",
+                               role="tester" if tester else "person", name=case.person_name,
+                               appointment=appointment, case=case, host=host, guest=guest,
+                               lang=i18n.pick(request.query.get("lang"), case.language),
+                               credential=credential)
+    if worker is not None:
+        raise ApiError(403, "not_your_case", N_("This case is not assigned to you."))
+    raise ApiError(403, "not_invited", N_("Open the link from your invitation."))
+
+
+@routes.get("/ws/{public_id}")
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    """Upgrade, then run one participant's signalling until it closes."""
+    part = await _participant(request)
+    # aiohttp refuses a frame of max_msg_size bytes or more: allow exactly MAX_MESSAGE_BYTES.
+    ws = web.WebSocketResponse(max_msg_size=p.MAX_MESSAGE_BYTES + 1, heartbeat=HEARTBEAT_SECONDS,
+                               autoping=True)
+    await ws.prepare(request)
+    request.app[WEBSOCKETS].add(ws)
+    try:
+        return await _run(request, ws, part)
+    finally:
+        request.app[WEBSOCKETS].discard(ws)
+
+
+async def _run(request: web.Request, ws: web.WebSocketResponse, part: Participant,
+               ) -> web.WebSocketResponse:
+    service = request.app[TESTS] if part.role == "tester" else request.app[INTERVIEWS]
+    tr = i18n.translations(part.lang)
+
+    async def error(code: str, message: str) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await ws.send_str(p.dump(p.Error(code=code, message=tr.gettext(message))))
+
+    # The handshake: a hello with our version within the deadline.
+    try:
+        first = await ws.receive(timeout=HANDSHAKE_SECONDS)
+    except asyncio.TimeoutError:
+        await error("handshake_timeout", N_("No hello in time."))
+        await ws.close(code=4408, message=b"handshake timeout")
+        return ws
+    hello = None
+    if first.type == WSMsgType.TEXT:
+        try:
+            hello = p.parse(first.data)
+        except p.ProtocolError:
+            hello = None
+    if not isinstance(hello, p.Hello) or hello.version != p.VERSION:
+        await error("bad_handshake", N_("The first message must be hello with version 1."))
+        await ws.close(code=4400, message=b"bad handshake")
+        return ws
+
+    connection = Connection(part.id, part.credential)
+
+    def reply(code: str, message: str) -> None:
+        """An error to this participant, through its writer (one sender per socket)."""
+        with contextlib.suppress(asyncio.QueueFull):
+            connection.queue.put_nowait(p.dump(p.Error(code=code, message=tr.gettext(message))))
+
+    writer = asyncio.create_task(_write(ws, connection))
+    bucket = TokenBucket(RATE, BURST)
+    refused = 0
+    closing: tuple[int, bytes] | None = None
+    try:
+        await service.join(part, connection, resume=hello.resume)
+        async for frame in ws:
+            if frame.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                break  # an error (e.g. too large: closed with 1009) or the close
+            if not bucket.take():
+                refused += 1
+                if refused > MAX_REFUSED_IN_A_ROW:
+                    closing = (1008, b"rate limit")
+                    break
+                reply("rate_limited", N_("Too many messages. Please slow down."))
+                continue
+            refused = 0
+            if frame.type == WSMsgType.BINARY:
+                reply("text_only", N_("Messages are JSON text."))
+                continue
+            try:
+                await service.handle(part, p.parse(frame.data))
+            except (p.ProtocolError, Refused) as exc:
+                log.debug("refused from %s: %s (%s)", part.id, exc.code, exc.message)
+                reply(exc.code, refusal_message(exc))
+            except Exception:  # noqa: BLE001 - one bad message must not end the interview
+                log.exception("signalling message from %s failed", part.id)
+                reply("internal", N_("Something went wrong on our side. Please try again."))
+    finally:
+        try:
+            if closing is not None:  # let the writer send what is queued, then close with the code
+                with contextlib.suppress(asyncio.QueueFull, asyncio.TimeoutError):
+                    connection.queue.put_nowait(closing)
+                    await asyncio.wait_for(asyncio.shield(writer), 5)
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)  # its failure is logged there
+            if closing is not None and not ws.closed:
+                await ws.close(code=closing[0], message=closing[1])
+        finally:
+            await service.leave(part, connection)  # always: the session log depends on it
+    if ws.close_code == 1009:
+        log.info("signalling closed: message too large")
+    return ws
+
+
+async def _write(ws: web.WebSocketResponse, connection: Connection) -> None:
+    """Drain the connection's queue into the socket; None closes it (replaced or declined).
+
+    Whatever goes wrong here ends this socket only (the reader then ends and the participant
+    leaves), never another participant's."""
+    try:
+        while True:
+            text = await connection.queue.get()
+            if text is None or isinstance(text, tuple):
+                code, why = text or (4001, b"closed by the server")
+                await ws.close(code=code, message=why)
+                return
+            await ws.send_str(text)
+    except (ConnectionError, RuntimeError):
+        return  # the socket is gone; the reader sees it too
+    except Exception:
+        log.exception("signalling writer of %s failed", connection.participant)
+        with contextlib.suppress(Exception):
+            await ws.close(code=1011, message=b"internal error")

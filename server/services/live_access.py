@@ -1,0 +1,108 @@
+"""Who may stay connected: a live connection loses its access the moment its link or account does.
+
+Every signalling and connection-test socket carries the ``Credential`` that let it in (a worker's
+login session, or a person's browser under an invitation). The same rule decides at the upgrade,
+at admission, and again whenever access may have changed:
+
+- a person's browser: its invitation is still valid (not revoked, replaced or expired), belongs to
+  this appointment, the browser was not declined, and the appointment is still planned;
+- a worker: the login session still exists (not logged out, not past its absolute lifetime), the
+  account is enabled, and the case is (still) theirs — or they are an administrator.
+
+Acts that change access (revoke, re-issue, move, cancel, disable an account, reassign a case)
+call ``recheck`` at once; a background job calls it every ``RECHECK_SECONDS`` too, for changes made
+elsewhere (``proxima disable-worker``, another process) and for links that expire. A connection
+that fails the rule is closed with ``ACCESS_ENDED``: the page then reloads and shows why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from server.base import clock
+from server.base.settings import Config
+from server.domain.models import Appointment, may_access
+from server.live.bus import ACCESS_ENDED, Connection, Credential, LiveBus
+from server.storage.repositories import Store
+
+log = logging.getLogger("proxima.access")
+
+RECHECK_SECONDS = 15.0
+
+
+class LiveAccess:
+    """Checks, and checks again, the access of live connections."""
+
+    def __init__(self, store: Store, bus: LiveBus, config: Config) -> None:
+        self.store = store
+        self.bus = bus
+        self.config = config
+
+    async def allowed(self, room: str, credential: Credential) -> bool:
+        """Whether ``credential`` gives access to the appointment ``room`` now."""
+        appointment = await self.store.appointments.by_public_id(room)
+        return appointment is not None and await self._allowed(appointment, credential)
+
+    async def _allowed(self, appointment: Appointment, credential: Credential) -> bool:
+        if appointment.status != "planned":
+            return False
+        if credential.guest_browser_id is not None:
+            return await self._guest_allowed(appointment, credential.guest_browser_id)
+        if credential.worker_id is not None:
+            return await self._worker_allowed(appointment, credential)
+        return False
+
+    async def _guest_allowed(self, appointment: Appointment, browser_id: int) -> bool:
+        guest = await self.store.invitations.browser(browser_id)
+        if guest is None or await self.store.interviews.browser_declined(browser_id):
+            return False
+        invitation = await self.store.invitations.get(guest.invitation_id)
+        return (invitation is not None and invitation.appointment_id == appointment.id
+                and invitation.state(clock.now()) == "valid")
+
+    async def _worker_allowed(self, appointment: Appointment, credential: Credential) -> bool:
+        session = await self.store.sessions.get(credential.session_hash)
+        if session is None or session["worker_id"] != credential.worker_id:
+            return False
+        lifetime = dt.timedelta(hours=self.config.session_max_hours)
+        if clock.now() - session["created_at"] > lifetime:
+            return False
+        worker = await self.store.workers.get(session["worker_id"])
+        if worker is None or worker.disabled or worker.must_change_password:
+            return False
+        case = await self.store.cases.get(appointment.case_id)
+        return case is not None and may_access(worker, case)
+
+    async def recheck(self, room: str | None = None) -> int:
+        """Close every live connection (of ``room``, or of all rooms) that lost its access."""
+        closed = 0
+        for name in [room] if room is not None else self.bus.rooms():
+            connections = self.bus.connections(name)
+            if not connections:
+                continue
+            appointment = await self.store.appointments.by_public_id(name)
+            for connection in connections:
+                if appointment is None or not await self._allowed(appointment,
+                                                                  connection.credential):
+                    await self.cut_off(name, connection, appointment)
+                    closed += 1
+        return closed
+
+    async def recheck_appointments(self, appointments: list[Appointment]) -> int:
+        closed = 0
+        for appointment in appointments:
+            closed += await self.recheck(appointment.public_id)
+        return closed
+
+    async def cut_off(self, room: str, connection: Connection,
+                      appointment: Appointment | None) -> None:
+        """Close one connection whose access ended, and say so in the audit log."""
+        self.bus.disconnect(connection, ACCESS_ENDED)
+        credential = connection.credential
+        actor = (f"worker:{credential.worker_id}" if credential.worker_id is not None
+                 else f"guest:{credential.guest_browser_id}")
+        await self.store.audit.record(actor, "live_access_ended", "closed",
+                                      case_id=appointment.case_id if appointment else None,
+                                      target=connection.participant)
+        log.info("closed a live connection of %s: access ended", connection.participant)
