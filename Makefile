@@ -7,7 +7,7 @@ PYTHON3  ?= python3
 APT_PKGS := chromium coturn nftables iproute2 util-linux
 CATALOGS := server/translations
 
-.PHONY: run test install install-test system-deps messages check clean
+.PHONY: run test lint install install-test system-deps messages check clean
 
 # Runs an installer quietly: pip and setuptools print a few hundred lines of warnings that would
 # scroll the first login off the screen. Their output goes to $(VENV)/install.log, and is shown
@@ -67,8 +67,14 @@ $(AXE):
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }
 	npm install --no-save --no-audit --no-fund --silent axe-core@4.14.1
 
+## Lint (ruff, with the rules chosen in pyproject.toml) and type-check (mypy --strict, on the
+## whole of server/); make test runs this first and stops when either finds anything.
+lint: install-test
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/mypy
+
 ## Run the whole suite (browser tests included) inside a loopback-only network namespace.
-test: install-test system-deps $(AXE)
+test: install-test system-deps $(AXE) lint
 	@if [ "$$(id -u)" = 0 ] && [ -z "$$PROXIMA_NO_NETNS" ]; then \
 	  unshare --net -- sh -c 'ip link set lo up && exec $(PY) -m pytest $(PYTEST_ARGS)'; \
 	else \
