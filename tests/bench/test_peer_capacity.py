@@ -59,11 +59,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import aioice.ice
-
-# Benchmark-only patch, in both processes: the benchmark runs in a loopback-only network
-# namespace and aioice leaves 127.0.0.1 out of its host candidates (as tests/conftest.py does).
-aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
-
 import av
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -341,9 +336,11 @@ async def server_main(args: argparse.Namespace) -> None:
     from aiohttp import web
 
     from server.base import settings
+    from server.media import audio_level
     from server.media.echo_peer import TestPeers
     from server.services.interview import Refused
 
+    audio_level.install()  # as the server does at start-up
     config = settings.load(environ={}).replace(test_peers_max=64)
     peers = TestPeers(config)
 
@@ -438,6 +435,10 @@ async def server_main(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    # Benchmark-only, in both processes, done here rather than at import: the benchmark runs in
+    # a loopback-only network namespace and aioice leaves 127.0.0.1 out of its host candidates
+    # (as tests/conftest.py does for the tests).
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", default="1,2,4,8",
                         type=lambda s: [int(x) for x in s.split(",")],
