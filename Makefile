@@ -7,7 +7,7 @@ PYTHON3  ?= python3
 APT_PKGS := chromium coturn nftables iproute2 util-linux
 CATALOGS := server/translations
 
-.PHONY: run test lint install install-test system-deps messages check clean
+.PHONY: run test lint typecheck-js install install-test system-deps messages check clean
 
 # Runs an installer quietly: pip and setuptools print a few hundred lines of warnings that would
 # scroll the first login off the screen. Their output goes to $(VENV)/install.log, and is shown
@@ -60,12 +60,24 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-# axe-core, from the npm registry, for the accessibility checks in the browser tests.
-AXE := node_modules/axe-core/axe.min.js
-$(AXE):
+# From the npm registry, pinned: axe-core (the accessibility checks in the browser tests) and
+# TypeScript (tsc type-checks the browser code). One npm command installs them all: a later
+# `npm install --no-save` of one package alone removes the others from node_modules/. The stamp's
+# name holds the versions, so changing one here installs again.
+NPM_TOOLS := axe-core@4.14.1 typescript@7.0.2
+empty :=
+NPM_STAMP := node_modules/.installed-$(subst @,-,$(subst $(empty) $(empty),_,$(NPM_TOOLS)))
+TSC := node_modules/.bin/tsc
+$(NPM_STAMP):
 	@command -v npm >/dev/null || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }
-	npm install --no-save --no-audit --no-fund --silent axe-core@4.14.1
+	npm install --no-save --no-audit --no-fund --silent $(NPM_TOOLS)
+	@touch $@
+
+## Type-check the browser code (tsc --noEmit, strict, through web/static/tsconfig.json); make test
+## runs this before the suite and stops on any error.
+typecheck-js: $(NPM_STAMP)
+	$(TSC) -p web/static/tsconfig.json
 
 ## Lint (ruff, with the rules chosen in pyproject.toml) and type-check (mypy --strict, on the
 ## whole of server/); make test runs this first and stops when either finds anything.
@@ -74,7 +86,7 @@ lint: install-test
 	$(VENV)/bin/mypy
 
 ## Run the whole suite (browser tests included) inside a loopback-only network namespace.
-test: install-test system-deps $(AXE) lint
+test: install-test system-deps $(NPM_STAMP) lint typecheck-js
 	@if [ "$$(id -u)" = 0 ] && [ -z "$$PROXIMA_NO_NETNS" ]; then \
 	  unshare --net -- sh -c 'ip link set lo up && exec $(PY) -m pytest $(PYTEST_ARGS)'; \
 	else \

@@ -58,7 +58,8 @@ function formToJson(form) {
  * @param {string|undefined} field
  */
 function showError(form, message, field) {
-    const box = form.querySelector('[role=alert]') || document.getElementById('action-error');
+    const box = /** @type {HTMLElement|null} */ (form.querySelector('[role=alert]')) ||
+        document.getElementById('action-error');
     if (box) {
         box.textContent = message;
         box.hidden = false;
@@ -96,7 +97,7 @@ async function submitForm(event) {
         sessionStorage.setItem('proxima-new-link-' + id, result.data.link);
     }
     if (form.dataset.show) {
-        const box = form.querySelector('[data-result]');
+        const box = /** @type {HTMLElement|null} */ (form.querySelector('[data-result]'));
         const out = box && box.querySelector('output');
         if (box && out) {
             out.textContent = result.data[form.dataset.show];

@@ -111,7 +111,8 @@
         await openMedia(wanted);
         if (peer) peer.close();
         peer = new window.ProximaPeer({peer: msg.peer, polite: msg.polite, iceServers: iceServers,
-                                      send: send, stream: stream, relayOnly: relayOnly});
+                                      send: send, stream: /** @type {MediaStream} */ (stream),
+                                      relayOnly: relayOnly});
         peer.ontrack = (/** @type {MediaStream} */ s) => { $('remote-video').srcObject = s; };
         peer.onincident = (/** @type {string} */ kind) => send({type: 'incident', kind: kind});
         peer.onconnection = (/** @type {string} */ state) => {
@@ -234,7 +235,7 @@
         for (const w of msg.waiting) {
             if (!seenWaiting.has(w.id)) someoneNew = true;
             const row = /** @type {HTMLTemplateElement} */ ($('waiting-row')).content.cloneNode(true);
-            const li = /** @type {HTMLElement} */ (/** @type {DocumentFragment} */ (row).firstElementChild);
+            const li = /** @type {any} */ (/** @type {DocumentFragment} */ (row).firstElementChild);
             const device = deviceName(w.browser) + ', ' + deviceName(w.device);
             li.querySelector('.who').textContent = w.name + ' (' + device + ')';
             const c = w.consent;

@@ -28,7 +28,7 @@ class QualityMonitor {
     constructor(pc, onreport) {
         this.pc = pc;
         this.onreport = onreport;
-        this.previous = {bytes: 0, packets: 0, lost: 0, time: 0};
+        this.previous = {bytes: 0, packets: 0, lost: 0, time: 0, videoBytes: 0};
         this.expectVideo = true;
         /** @type {(stage: string) => void} 'restart' then 'dead' while nothing arrives; 'back' */
         this.onsilence = () => {};
@@ -95,7 +95,7 @@ class QualityMonitor {
         const kbps = seconds ? (bytes - p.bytes) * 8 / 1000 / seconds : 0;
         const dPackets = packets - p.packets, dLost = lost - p.lost;
         const loss = dPackets + dLost > 0 ? dLost / (dPackets + dLost) : 0;
-        const videoKbps = seconds ? (videoBytes - (p.videoBytes || 0)) * 8 / 1000 / seconds : 0;
+        const videoKbps = seconds ? (videoBytes - p.videoBytes) * 8 / 1000 / seconds : 0;
         this.previous = {bytes, packets, lost, time: now, videoBytes};
         if (!seconds || this.silent || dPackets === 0) return;  // dead, not weak: see gotWatch
         this.onreport({rtt, loss, kbps, framesDecoded,

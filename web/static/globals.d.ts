@@ -1,0 +1,19 @@
+// What each script of web/static/ puts on window. The scripts are plain <script defer> files
+// (no modules, no build step), so their top-level classes and functions share one global scope,
+// which tsc sees too: `typeof Signalling` below is the class declared in signalling.js.
+
+interface Window {
+    /** signalling.js: the WebSocket transport (reconnects, ping, close codes). */
+    ProximaSignalling: typeof Signalling;
+    /** peer.js: one browser-to-browser link with perfect negotiation. */
+    ProximaPeer: typeof PeerSession;
+    /** quality.js: a link's quality from getStats, and whether media arrives at all. */
+    ProximaQuality: typeof QualityMonitor;
+    /** connection-test.js: the connection test against the server's echo peer. */
+    ProximaConnectionTest: typeof ConnectionTestRun;
+    /** api.js: the JSON API client. */
+    ProximaApi: {call: typeof apiCall, fillTemplate: typeof fillTemplate};
+    /** devices.js: camera, microphone and speaker checks. */
+    ProximaDevices: {openDevices: typeof openDevices, watchLevel: typeof watchLevel,
+                     playTestTone: typeof playTestTone};
+}
