@@ -14,13 +14,10 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterator
 
 import aiohttp
-
-# The suite runs in a loopback-only network namespace; aioice leaves 127.0.0.1 out of its host
-# candidates, so make it use loopback (test-only; production keeps the real interfaces).
-import aioice.ice  # noqa: E402
+import aioice.ice
 import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
@@ -30,10 +27,27 @@ from server.base import settings
 from server.base.certs import make_dev_certs
 from server.edge.http import STORE, AccessLogger
 
-aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
-
 ADMIN_PASSWORD = "admin-password-for-tests"
 WORKER_PASSWORD = "worker-password-for-tests"
+
+
+def loopback_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    """The host addresses aioice gathers candidates on, in the tests: loopback only."""
+    return ["127.0.0.1"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ice_on_loopback() -> Iterator[None]:
+    """aioice gathers its host candidates on 127.0.0.1 for the whole run, then as before.
+
+    The suite runs in a loopback-only network namespace and aioice leaves 127.0.0.1 out of its
+    host candidates. Set here, explicitly, for the tests only (nothing changes at import;
+    production keeps the real interfaces). aioice looks the function up at each gathering.
+    """
+    real = aioice.ice.get_host_addresses
+    aioice.ice.get_host_addresses = loopback_addresses
+    yield
+    aioice.ice.get_host_addresses = real
 
 
 def free_port() -> int:
@@ -154,7 +168,7 @@ async def make_proxima(tmp_path: Path, cert_dir: Path) -> AsyncIterator[Any]:
         config = loopback_config(tmp_path, cert_dir, **overrides)
         app, runner = await serve(config)
         client_ssl = ssl.create_default_context(cafile=str(cert_dir / "ca.pem"))
-        proxima = Proxima(config.public_url, app, client_ssl)
+        proxima = Proxima(config.effective_public_url, app, client_ssl)
 
         async def restart() -> None:
             """Stop the server (its sockets close) and start a new one on the same data."""
