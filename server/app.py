@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import AsyncIterator
 
 from aiohttp import web
@@ -25,11 +26,13 @@ from server.edge import (
 )
 from server.edge.http import (
     BUS,
+    CLOCK,
     CONFIG,
     INTERVIEWS,
     LIVE_ACCESS,
     POSTMAN,
     SCHEDULING,
+    SIGNALLING_LIMITS,
     STORE,
     TESTS,
     THROTTLE,
@@ -38,7 +41,7 @@ from server.edge.http import (
 )
 from server.jobs.outbox import Postman
 from server.live.bus import LiveBus
-from server.live.limits import LoginThrottle
+from server.live.limits import Clock, LoginThrottle, SignallingLimits
 from server.media.echo_peer import ConnectionTests, TestPeers
 from server.services.interview import InterviewService
 from server.services.live_access import RECHECK_SECONDS, LiveAccess
@@ -48,11 +51,20 @@ from server.storage import startup as storage
 log = logging.getLogger("proxima")
 
 
-def create_app(config: Config, run_jobs: bool = True) -> web.Application:
-    """A ready-to-serve Proxima; ``run_jobs=False`` leaves the outbox job to the caller."""
+def create_app(config: Config, run_jobs: bool = True, *, clock: Clock = time.monotonic,
+               limits: SignallingLimits | None = None) -> web.Application:
+    """A ready-to-serve Proxima; ``run_jobs=False`` leaves the outbox job to the caller.
+
+    ``clock`` (monotonic seconds) times the login throttle and the signalling limits, which are
+    ``limits`` (the defaults if None): tests pass a clock they move, or short limits, instead of
+    sleeping or patching.
+    """
     app = web.Application(middlewares=[edge_middleware], client_max_size=256 * 1024)
     app[CONFIG] = config
+    app[CLOCK] = clock
+    app[SIGNALLING_LIMITS] = limits or SignallingLimits()
     app[THROTTLE] = LoginThrottle(config.login_free_attempts, config.login_delay_seconds,
+                                  clock=clock,
                                   address_free_attempts=config.login_address_free_attempts)
     for module in (health, api_auth, api_account, api_cases, api_admin, api_outbox,
                    api_interviews, console, join, live, signalling):

@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import socket
 import ssl
+import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
@@ -26,6 +29,7 @@ from server.app import create_app
 from server.base import settings
 from server.base.certs import make_dev_certs
 from server.edge.http import STORE, AccessLogger
+from server.live.limits import Clock, SignallingLimits
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 WORKER_PASSWORD = "worker-password-for-tests"
@@ -140,10 +144,25 @@ def loopback_config(tmp: Path, cert_dir: Path, **overrides: Any) -> settings.Con
     return settings.load(environ={}).replace(**values)
 
 
-async def serve_https(config: settings.Config, cert_dir: Path,
+class ManualClock:
+    """A monotonic clock that moves only when the test moves it: waits take no time."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+async def serve_https(config: settings.Config, cert_dir: Path, clock: Clock = time.monotonic,
+                      limits: SignallingLimits | None = None,
                       ) -> tuple[web.Application, web.AppRunner]:
-    """The real app behind TLS on ``config.port``, as ``proxima serve`` runs it."""
-    app = create_app(config)
+    """The real app behind TLS on ``config.port``, as ``proxima serve`` runs it (with the test's
+    clock and signalling limits, if it gives them)."""
+    app = create_app(config, clock=clock, limits=limits)
     runner = web.AppRunner(app, access_log_class=AccessLogger,
                            access_log=logging.getLogger("aiohttp.access"))
     await runner.setup()
@@ -155,27 +174,30 @@ async def serve_https(config: settings.Config, cert_dir: Path,
 
 @pytest.fixture
 async def make_proxima(tmp_path: Path, cert_dir: Path) -> AsyncIterator[Any]:
-    """Start Proximas over HTTPS on loopback with the given settings."""
+    """Start Proximas over HTTPS on loopback with the given settings; ``clock`` (a ManualClock)
+    and ``limits`` (SignallingLimits) go to ``create_app``, and stay across a restart."""
     runners: list[web.AppRunner] = []
     started: list[Proxima] = []
 
-    async def serve(config: settings.Config) -> tuple[web.Application, web.AppRunner]:
-        app, runner = await serve_https(config, cert_dir)
+    async def serve(config: settings.Config, clock: Clock, limits: SignallingLimits | None,
+                    ) -> tuple[web.Application, web.AppRunner]:
+        app, runner = await serve_https(config, cert_dir, clock, limits)
         runners.append(runner)
         return app, runner
 
-    async def start(**overrides: Any) -> Proxima:
+    async def start(clock: Clock = time.monotonic, limits: SignallingLimits | None = None,
+                    **overrides: Any) -> Proxima:
         config = loopback_config(tmp_path, cert_dir, **overrides)
-        app, runner = await serve(config)
+        app, runner = await serve(config, clock, limits)
         client_ssl = ssl.create_default_context(cafile=str(cert_dir / "ca.pem"))
-        proxima = Proxima(config.effective_public_url, app, client_ssl)
+        proxima = Proxima(config.public_url, app, client_ssl)
 
         async def restart() -> None:
             """Stop the server (its sockets close) and start a new one on the same data."""
             nonlocal runner
             await runner.cleanup()
             runners.remove(runner)
-            proxima.app, runner = await serve(config)
+            proxima.app, runner = await serve(config, clock, limits)
         proxima.restart = restart  # type: ignore[attr-defined]
         started.append(proxima)
         return proxima
@@ -316,10 +338,6 @@ async def login_in_browser(page: Any, base_url: str, email: str = "anne@example.
 
 
 # -- real coturn on loopback (../shared/RECIPES.md), and the test namespace's network tools ------
-
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
 
 TURN_SECRET = "test-turn-secret"
 TURN_PORT = 3479

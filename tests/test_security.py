@@ -3,17 +3,17 @@ on every route, case access rules and the audit log."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from aiohttp import web
-from conftest import appointment_form, new_case
+from conftest import ManualClock, appointment_form, new_case
 
 from server.edge.http import CONFIG, CSP
 
 
 async def test_login_throttling_grows_then_refuses(make_proxima):
-    proxima = await make_proxima(login_free_attempts=3, login_delay_seconds=1.0)
+    clock = ManualClock()
+    proxima = await make_proxima(clock=clock, login_free_attempts=3, login_delay_seconds=1.0)
     await proxima.worker(email="bob@example.org")
     client = proxima.client()
     for _ in range(3):
@@ -35,7 +35,7 @@ async def test_login_throttling_grows_then_refuses(make_proxima):
                              json={"email": "bob@example.org", "password": "worker-password-for-tests"})
     assert r.status == 429
     # ...and the delay grows with each further failure.
-    await asyncio.sleep(1.1)
+    clock.advance(1.1)
     r = await client.request("POST", "/api/session",
                              json={"email": "bob@example.org", "password": "wrong"})
     assert r.status == 401

@@ -22,7 +22,7 @@ from server.base.settings import Config
 from server.domain.models import N_, Invalid, Worker
 from server.jobs.outbox import Postman
 from server.live.bus import LiveBus
-from server.live.limits import LoginThrottle
+from server.live.limits import Clock, LoginThrottle, SignallingLimits
 from server.services.interview import InterviewService
 from server.services.live_access import LiveAccess
 from server.services.scheduling import Scheduling
@@ -34,6 +34,8 @@ STORE = web.AppKey("store", Store)
 SCHEDULING = web.AppKey("scheduling", Scheduling)
 POSTMAN = web.AppKey("postman", Postman)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")  # monotonic seconds; tests move theirs
+SIGNALLING_LIMITS = web.AppKey("signalling_limits", SignallingLimits)
 BUS = web.AppKey("bus", LiveBus)
 INTERVIEWS = web.AppKey("interviews", InterviewService)
 LIVE_ACCESS = web.AppKey("live_access", LiveAccess)
@@ -202,7 +204,7 @@ def _fill(message: str, params: dict[str, Any]) -> str:
 
 
 def allowed_origins(request: web.Request) -> set[str]:
-    public = urlsplit(request.app[CONFIG].effective_public_url)
+    public = urlsplit(request.app[CONFIG].public_url)
     return {f"{public.scheme}://{public.netloc}", f"{request.scheme}://{request.host}"}
 
 

@@ -13,15 +13,18 @@ many accounts from one address is still stopped.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Clock = Callable[[], float]
+"""Seconds from a monotonic clock: ``time.monotonic`` when serving; tests pass one they move."""
 
 
 @dataclass
 class _Entry:
+    touched: float  # the clock's time of the last failure
     failures: int = 0
     blocked_until: float = 0.0
-    touched: float = field(default_factory=time.monotonic)
 
 
 class LoginThrottle:
@@ -30,7 +33,7 @@ class LoginThrottle:
     FORGET_AFTER = 3600.0
 
     def __init__(self, free_attempts: int, first_delay: float,
-                 clock: Callable[[], float] = time.monotonic, max_delay: float = 900.0,
+                 clock: Clock = time.monotonic, max_delay: float = 900.0,
                  address_free_attempts: int | None = None) -> None:
         self.free_attempts = free_attempts
         self.address_free_attempts = (free_attempts if address_free_attempts is None
@@ -52,7 +55,7 @@ class LoginThrottle:
         self._forget_old(now)
         delay = 0.0
         for key in keys:
-            entry = self._entries.setdefault(key, _Entry())
+            entry = self._entries.setdefault(key, _Entry(touched=now))
             entry.failures += 1
             entry.touched = now
             free = self.address_free_attempts if key.startswith("ip:") else self.free_attempts
@@ -77,8 +80,7 @@ class LoginThrottle:
 class TokenBucket:
     """A per-connection message rate limit: ``rate`` messages a second, bursts up to ``burst``."""
 
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic,
-                 ) -> None:
+    def __init__(self, rate: float, burst: float, clock: Clock = time.monotonic) -> None:
         self.rate = rate
         self.burst = burst
         self._clock = clock
@@ -93,3 +95,32 @@ class TokenBucket:
             self._tokens -= 1
             return True
         return False
+
+
+@dataclass(frozen=True)
+class SignallingLimits:
+    """The signalling WebSocket's limits, given to the app (``create_app(limits=...)``).
+
+    Values, not module constants: a test that needs a short deadline or a fast rate passes its own
+    instead of patching a module."""
+
+    handshake_seconds: float = 10.0  # the hello must arrive within this
+    heartbeat_seconds: float = 15.0  # a client that misses a pong for this long is closed
+    rate: float = 30.0               # messages a second, per connection...
+    burst: float = 120.0             # ...in bursts up to this many (ICE candidates come in bursts)
+    max_refused_in_a_row: int = 50   # rate-limited messages in a row before closing (1008)
+
+    def __post_init__(self) -> None:
+        for name in ("handshake_seconds", "heartbeat_seconds", "rate", "burst"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ValueError(f"SignallingLimits.{name} must be above 0, not {value!r}")
+        if self.burst < 1:
+            raise ValueError(f"SignallingLimits.burst must allow one message, not {self.burst!r}")
+        if self.max_refused_in_a_row < 0:
+            raise ValueError("SignallingLimits.max_refused_in_a_row must not be negative, not "
+                             f"{self.max_refused_in_a_row!r}")
+
+    def bucket(self, clock: Clock = time.monotonic) -> TokenBucket:
+        """A new connection's message rate limit."""
+        return TokenBucket(self.rate, self.burst, clock)
