@@ -52,10 +52,11 @@ def cmd_serve(config: settings.Config, args: argparse.Namespace) -> int:
     app = create_app(config)
     for warning in settings.public_url_warnings(config):
         print(f"proxima: warning: {warning}", file=sys.stderr, flush=True)
-    print(f"Proxima is serving {config.public_url} (listening on {config.host}:{config.port}); "
-          "press Ctrl+C to stop.", flush=True)
+    print(f"Proxima is serving {config.effective_public_url} (listening on "
+          f"{config.host}:{config.port}); press Ctrl+C to stop.", flush=True)
     if first is not None:  # last, so that nothing scrolls it away
-        print(first_login_notice(config.public_url, first[0].email, first[1]), flush=True)
+        print(first_login_notice(config.effective_public_url, first[0].email, first[1]),
+              flush=True)
     try:
         web.run_app(app, host=config.host, port=config.port, ssl_context=context,
                     access_log_class=AccessLogger, print=None)
@@ -185,11 +186,11 @@ def cmd_check(config: settings.Config, args: argparse.Namespace) -> int:
             problems.append(f"SMTP server unreachable: {exc}")
     else:
         fine.append("no SMTP server configured: invitations wait in the outbox for workers")
-    if urlsplit(config.public_url).scheme != "https":
+    if urlsplit(config.effective_public_url).scheme != "https":
         problems.append("PROXIMA_PUBLIC_URL should start with https://")
     warnings = settings.public_url_warnings(config)
     if not warnings:
-        fine.append(f"invitation links start with {config.public_url}")
+        fine.append(f"invitation links start with {config.effective_public_url}")
     for line in fine:
         print(f"ok: {line}")
     for line in warnings:
@@ -232,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     except (settings.SettingsError, OSError) as exc:
         print(f"proxima: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=config.log_level.upper(),
+    logging.basicConfig(level=config.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return COMMANDS[args.command](config, args)

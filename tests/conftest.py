@@ -190,7 +190,7 @@ async def make_proxima(tmp_path: Path, cert_dir: Path) -> AsyncIterator[Any]:
         config = loopback_config(tmp_path, cert_dir, **overrides)
         app, runner = await serve(config, clock, limits)
         client_ssl = ssl.create_default_context(cafile=str(cert_dir / "ca.pem"))
-        proxima = Proxima(config.public_url, app, client_ssl)
+        proxima = Proxima(config.effective_public_url, app, client_ssl)
 
         async def restart() -> None:
             """Stop the server (its sockets close) and start a new one on the same data."""

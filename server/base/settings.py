@@ -6,6 +6,10 @@ README's settings section (a test keeps the README in step with this table).
 
 Precedence: environment variable, then the TOML file (``PROXIMA_CONFIG`` or ``--config``), then the
 default.
+
+``Config``, the values in force, has one typed attribute per row, in the table's order, so that
+mypy checks every use of a setting; it is only ever made from the table (``load``, ``replace``),
+and tests/test_settings.py fails when the rows and the attributes disagree.
 """
 
 from __future__ import annotations
@@ -15,21 +19,28 @@ import ipaddress
 import os
 import socket
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 
+SettingValue = str | int | float | bool
+SettingType = type[str] | type[int] | type[float] | type[bool]
+
+
 @dataclasses.dataclass(frozen=True)
 class Setting:
-    """One configurable value: its name, its type, its default and what it does."""
+    """One configurable value: its name, its type, its default and what it does; ``choices``
+    lists the allowed values of a text setting (a ``Literal`` in ``Config``)."""
 
     name: str
-    type: type
-    default: Any
+    type: SettingType
+    default: SettingValue
     help: str
+    choices: tuple[str, ...] = ()
 
     @property
     def env(self) -> str:
@@ -44,7 +55,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Empty: made from host and port (https://localhost:<port> for a loopback host); "
             "set it behind a proxy or when people use another name."),
     Setting("data_dir", str, "data",
-            "Directory holding the SQLite database and the secret key (kept 0700, its files 0600)."),
+            "Directory holding the SQLite database and the secret key (kept 0700, its files "
+            "0600)."),
     Setting("cert_file", str, "certs/server.pem", "TLS certificate chain (PEM) served over HTTPS."),
     Setting("key_file", str, "certs/server-key.pem", "Private key (PEM) of the TLS certificate."),
     Setting("ca_file", str, "certs/ca.pem",
@@ -66,14 +78,18 @@ SETTINGS: tuple[Setting, ...] = (
             "{to} and {text} to which each SMS is posted."),
     Setting("sms_reminder_minutes", int, 120, "How long before the start an SMS reminder is sent."),
     Setting("test_slot_minutes", int, 15, "How long before the start the connection test opens."),
-    Setting("link_grace_minutes", int, 60, "How long after the end of an appointment its link still works."),
+    Setting("link_grace_minutes", int, 60,
+            "How long after the end of an appointment its link still works."),
     Setting("link_browsers_max", int, 20,
             "Browsers that may open one invitation link (mail scanners and forwarded links open "
             "it too); beyond it the link shows the worker's phone number instead."),
     Setting("session_idle_minutes", int, 30, "A worker's session ends after this much inactivity."),
-    Setting("session_max_hours", int, 10, "A worker's session ends this long after login, whatever happens."),
-    Setting("login_free_attempts", int, 3, "Failed logins allowed before the growing delay starts."),
-    Setting("login_delay_seconds", float, 2.0, "First delay after too many failed logins; it doubles each time."),
+    Setting("session_max_hours", int, 10,
+            "A worker's session ends this long after login, whatever happens."),
+    Setting("login_free_attempts", int, 3,
+            "Failed logins allowed before the growing delay starts."),
+    Setting("login_delay_seconds", float, 2.0,
+            "First delay after too many failed logins; it doubles each time."),
     Setting("login_address_free_attempts", int, 50,
             "Failed logins allowed from one address, whatever the accounts, before the delay "
             "starts for that address (an office or a proxy shares one address)."),
@@ -82,15 +98,18 @@ SETTINGS: tuple[Setting, ...] = (
             "coming from them may name the client's address in client_address_header."),
     Setting("client_address_header", str, "X-Forwarded-For",
             "The header in which a trusted proxy names the client's address."),
-    Setting("outbox_interval_seconds", float, 5.0, "How often the outbox looks for messages to send."),
-    Setting("outbox_retry_seconds", float, 30.0, "First delay before a failed message is retried; it doubles each time."),
+    Setting("outbox_interval_seconds", float, 5.0,
+            "How often the outbox looks for messages to send."),
+    Setting("outbox_retry_seconds", float, 30.0,
+            "First delay before a failed message is retried; it doubles each time."),
     Setting("outbox_max_attempts", int, 12,
             "Attempts at sending a message when the mail server or SMS gateway answers 'try later'"
             " or cannot be reached; then the message is marked failed for the worker to send."),
     Setting("turn_urls", str, "",
-            "Your TURN servers (coturn), comma-separated, e.g. turns:turn.example.org:443?transport=tcp;"
-            " empty: no relay."),
-    Setting("turn_secret", str, "", "coturn's static-auth-secret, to issue short-lived TURN credentials."),
+            "Your TURN servers (coturn), comma-separated, e.g. "
+            "turns:turn.example.org:443?transport=tcp; empty: no relay."),
+    Setting("turn_secret", str, "",
+            "coturn's static-auth-secret, to issue short-lived TURN credentials."),
     Setting("turn_ttl_seconds", int, 3600, "How long a TURN credential stays valid."),
     Setting("relay_only", bool, False,
             "Send all call media through your TURN server (iceTransportPolicy relay), so people's "
@@ -101,9 +120,11 @@ SETTINGS: tuple[Setting, ...] = (
             "A session whose worker has left (and not come back) is ended and logged after this "
             "long, even if the person's page is still open."),
     Setting("test_peers_max", int, 8,
-            "Connection tests running at once; beyond it the person is asked to retry in a minute."),
+            "Connection tests running at once; beyond it the person is asked to retry in a "
+            "minute."),
     Setting("hsts", bool, True, "Send Strict-Transport-Security on HTTPS responses."),
-    Setting("log_level", str, "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR)."),
+    Setting("log_level", str, "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR).",
+            choices=("DEBUG", "INFO", "WARNING", "ERROR")),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}
@@ -113,10 +134,22 @@ class SettingsError(ValueError):
     """A setting has a value that cannot be used."""
 
 
-def _convert(setting: Setting, raw: Any) -> Any:
+def _convert(setting: Setting, raw: object) -> SettingValue:
+    """``raw`` (text from the environment, a TOML value, a value given in code) as the row's type,
+    or ``SettingsError`` naming the variable."""
     if isinstance(raw, setting.type) and not (setting.type is int and isinstance(raw, bool)):
-        return raw
-    text = str(raw).strip()
+        value: SettingValue = raw
+    else:
+        value = _parse(setting, str(raw).strip(), raw)
+    if setting.choices:
+        value = str(value).upper()
+        if value not in setting.choices:
+            raise SettingsError(f"{setting.env}: {raw!r} is not one of "
+                                f"{', '.join(setting.choices)}")
+    return value
+
+
+def _parse(setting: Setting, text: str, raw: object) -> SettingValue:
     try:
         if setting.type is bool:
             if text.lower() in ("1", "true", "yes", "on"):
@@ -130,31 +163,67 @@ def _convert(setting: Setting, raw: Any) -> Any:
             f"{setting.env}: {raw!r} is not a valid {setting.type.__name__}") from None
 
 
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """The values in force, one attribute per row of ``SETTINGS``."""
+    """The values in force: one attribute per row of ``SETTINGS``, in the same order and of the
+    row's type (a ``Literal`` of the row's ``choices``). Made by ``load`` and ``replace`` only."""
 
-    values: Mapping[str, Any]
+    host: str
+    port: int
+    public_url: str  # as set; ``effective_public_url`` is the address in force
+    data_dir: str
+    cert_file: str
+    key_file: str
+    ca_file: str
+    secret_key: str
+    timezone: str
+    service_name: str
+    service_phone: str
+    smtp_url: str
+    mail_from: str
+    sms_gateway: str
+    sms_reminder_minutes: int
+    test_slot_minutes: int
+    link_grace_minutes: int
+    link_browsers_max: int
+    session_idle_minutes: int
+    session_max_hours: int
+    login_free_attempts: int
+    login_delay_seconds: float
+    login_address_free_attempts: int
+    trusted_proxies: str
+    client_address_header: str
+    outbox_interval_seconds: float
+    outbox_retry_seconds: float
+    outbox_max_attempts: int
+    turn_urls: str
+    turn_secret: str
+    turn_ttl_seconds: int
+    relay_only: bool
+    stun_urls: str
+    session_end_minutes: int
+    test_peers_max: int
+    hsts: bool
+    log_level: LogLevel
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def replace(self, **changes: Any) -> "Config":
+    def replace(self, **changes: object) -> Config:
+        """These settings changed (converted and checked as ``load`` does), the others kept."""
         unknown = set(changes) - set(BY_NAME)
         if unknown:
             raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
-        values = dict(self.values)
+        values = {s.name: getattr(self, s.name) for s in SETTINGS}
         for name, raw in changes.items():
             values[name] = _convert(BY_NAME[name], raw)
-        return Config(values)
+        return _config(values)
 
     @property
-    def public_url(self) -> str:
-        """``public_url`` as set, or else the address made from ``host`` and ``port``."""
-        return self.values["public_url"] or served_url(self.host, self.port)
+    def effective_public_url(self) -> str:
+        """The address links start with: ``public_url`` as set, or else the one made from
+        ``host`` and ``port``."""
+        return self.public_url or served_url(self.host, self.port)
 
     @property
     def data_path(self) -> Path:
@@ -165,18 +234,28 @@ class Config:
         return self.data_path / "proxima.sqlite3"
 
 
+def _config(values: Mapping[str, SettingValue]) -> Config:
+    """The ``Config`` of the table's values, each already of its row's type (``_convert``).
+
+    The one place where the table's run-time types meet the attributes' static ones: mypy cannot
+    follow a value through the table, so the mapping is passed on as ``Any``, and
+    tests/test_settings.py checks that every row and attribute agree in name, order and type."""
+    fields: dict[str, Any] = dict(values)
+    return Config(**fields)
+
+
 def load(environ: Mapping[str, str] | None = None, toml_path: str | None = None) -> Config:
     """Read the settings from the environment and the optional TOML file."""
     environ = os.environ if environ is None else environ
     toml_path = toml_path or environ.get("PROXIMA_CONFIG") or None
-    from_file: dict[str, Any] = {}
+    from_file: dict[str, object] = {}
     if toml_path:
         with open(toml_path, "rb") as f:
             from_file = tomllib.load(f)
         unknown = set(from_file) - set(BY_NAME)
         if unknown:
             raise SettingsError(f"{toml_path}: unknown settings: {', '.join(sorted(unknown))}")
-    values = {}
+    values: dict[str, SettingValue] = {}
     for s in SETTINGS:
         if s.env in environ:
             values[s.name] = _convert(s, environ[s.env])
@@ -184,8 +263,9 @@ def load(environ: Mapping[str, str] | None = None, toml_path: str | None = None)
             values[s.name] = _convert(s, from_file[s.name])
         else:
             values[s.name] = s.default
-    _check_networks(BY_NAME["trusted_proxies"], values["trusted_proxies"])
-    return Config(values)
+    config = _config(values)
+    _check_networks(BY_NAME["trusted_proxies"], config.trusted_proxies)
+    return config
 
 
 def _check_networks(setting: Setting, text: str) -> None:
@@ -218,8 +298,8 @@ def served_url(host: str, port: int) -> str:
 
 def public_url_warnings(config: Config) -> list[str]:
     """Why invitation links may not reach this server (for ``proxima check`` and ``serve``)."""
-    set_url = config.values["public_url"]
-    url = urlsplit(config.public_url)
+    set_url = config.public_url
+    url = urlsplit(config.effective_public_url)
     warnings = []
     try:
         public_port = url.port or (443 if url.scheme == "https" else 80)
@@ -235,14 +315,14 @@ def public_url_warnings(config: Config) -> list[str]:
     listens_for_others = not _is_loopback_host(config.host)
     if listens_for_others and _is_loopback_host(url.hostname or ""):
         warnings.append(
-            f"invitation links start with {config.public_url}, which only this machine can "
-            f"open, while Proxima listens on {config.host}: set PROXIMA_PUBLIC_URL to the "
-            "address people use.")
+            f"invitation links start with {config.effective_public_url}, which only this "
+            f"machine can open, while Proxima listens on {config.host}: set PROXIMA_PUBLIC_URL "
+            "to the address people use.")
     elif not set_url and listens_for_others:
         warnings.append(
-            f"PROXIMA_PUBLIC_URL is not set: invitation links start with {config.public_url}, "
-            "made from PROXIMA_HOST and PROXIMA_PORT; set PROXIMA_PUBLIC_URL if people use "
-            "another address.")
+            "PROXIMA_PUBLIC_URL is not set: invitation links start with "
+            f"{config.effective_public_url}, made from PROXIMA_HOST and PROXIMA_PORT; set "
+            "PROXIMA_PUBLIC_URL if people use another address.")
     return warnings
 
 

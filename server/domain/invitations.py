@@ -17,7 +17,7 @@ from server.domain.models import Appointment, Case, Worker
 
 
 def join_link(config: Config, token: str) -> str:
-    return config.public_url.rstrip("/") + "/j/" + token
+    return config.effective_public_url.rstrip("/") + "/j/" + token
 
 
 def _context(config: Config, appointment: Appointment, case: Case, worker: Worker,
@@ -60,8 +60,9 @@ def compose_email(kind: str, config: Config, appointment: Appointment, case: Cas
                        body_text=body_text, **ctx)
     summary = tr.gettext("Appointment with {name} ({service})").format(
         name=worker.natural_name, service=config.service_name)
-    ics_text = make_ics(appointment, worker, urlsplit(config.public_url).hostname or "proxima",
-                        summary, body_text.strip(), tr.gettext("Time to test your connection"),
+    host = urlsplit(config.effective_public_url).hostname or "proxima"
+    ics_text = make_ics(appointment, worker, host, summary, body_text.strip(),
+                        tr.gettext("Time to test your connection"),
                         person_name=case.person_name, person_email=case.email,
                         stamp=clock.now(), cancelled=cancelled)
     return {"to": case.email, "subject": subject, "text": text, "html": html, "ics": ics_text,

@@ -204,7 +204,7 @@ def _fill(message: str, params: dict[str, Any]) -> str:
 
 
 def allowed_origins(request: web.Request) -> set[str]:
-    public = urlsplit(request.app[CONFIG].public_url)
+    public = urlsplit(request.app[CONFIG].effective_public_url)
     return {f"{public.scheme}://{public.netloc}", f"{request.scheme}://{request.host}"}
 
 

@@ -225,7 +225,7 @@ class Postman:
 
     async def _send(self, message: OutboxMessage) -> None:
         if message.channel == "email":
-            host = urlsplit(self.config.public_url).hostname or "localhost"
+            host = urlsplit(self.config.effective_public_url).hostname or "localhost"
             await aiosmtplib.send(build_email(message, self.config.mail_from, host),
                                   **smtp_options(self.config.smtp_url))
         else:

@@ -180,7 +180,7 @@ async def start_proxima(tmp: Path) -> tuple[str, web.Application, web.AppRunner,
     config = loopback_config(tmp, cert_dir)
     app, runner = await serve_https(config, cert_dir)
     client_ssl = ssl.create_default_context(cafile=str(cert_dir / "ca.pem"))
-    return config.public_url, app, runner, client_ssl
+    return config.effective_public_url, app, runner, client_ssl
 
 
 class Api:

@@ -138,7 +138,7 @@ async def _serve_proxima(tmp: Path, cert_dir: Path, sessions: int, conn: Any) ->
     try:
         began = time.monotonic()
         made = await _populate(app, sessions, config.timezone)
-        conn.send({"url": config.public_url, "pid": os.getpid(),
+        conn.send({"url": config.effective_public_url, "pid": os.getpid(),
                    "populate_seconds": time.monotonic() - began, **made})
         await _until_told(conn)
     finally:
