@@ -65,6 +65,21 @@ class Wire:
             if msg["type"] == "_closed":
                 raise AssertionError(f"closed ({msg['code']}) while waiting for {kind}")
 
+    async def drain(self, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Everything the server sent to this socket before it answers a ping sent now.
+
+        Messages to one socket keep their order, so once the pong is in, whatever the server had
+        queued for this participant has arrived: no need to wait for silence. The pong itself is
+        left out (of the result and of ``inbox``)."""
+        await self.send(type="ping")
+        got = []
+        while (msg := await self.next(timeout=timeout))["type"] != "pong":
+            if msg["type"] == "_closed":
+                raise AssertionError(f"closed ({msg['code']}) before the pong")
+            got.append(msg)
+        self.inbox.pop()
+        return got
+
     async def quiet(self, seconds: float = 0.5) -> list[dict[str, Any]]:
         """Everything received within ``seconds``."""
         got = []

@@ -3,11 +3,11 @@ edge's limits, reconnection as the same participant, and the session log."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import aiohttp
 import pytest
+from conftest import eventually
 from live_helpers import FAKE_SDP, connect, consent, guest, planned_soon
 
 from server.edge import signalling
@@ -46,7 +46,7 @@ async def test_nothing_crosses_the_waiting_room_before_admission(proxima):
                 {"type": "modality", "mode": "audio"}):
         await person.send(**msg)
         assert (await person.expect("error"))["code"] == "not_admitted"
-    heard = await worker.quiet(0.5)
+    heard = await worker.drain()
     assert [m["type"] for m in heard] == []
     assert all(m["type"] not in ("lobby", "admitted", "signal", "chat") for m in person.inbox)
 
@@ -93,7 +93,7 @@ async def test_admission_relays_and_reconnects_as_the_same_participant(proxima):
     chat = await worker.expect("chat")
     assert chat["text"] == "<img src=x onerror=alert(1)>" and chat["from"] == laptop_id
     # The phone, still waiting, heard none of it.
-    assert all(m["type"] in ("welcome", "waiting") for m in on_phone.inbox + await on_phone.quiet(0.3))
+    assert all(m["type"] in ("welcome", "waiting") for m in on_phone.inbox + await on_phone.drain())
 
     # The laptop's signalling drops and comes back: same participant, no waiting room.
     await on_laptop.ws.close()
@@ -193,8 +193,8 @@ async def test_a_session_is_logged_even_without_the_closing_form(make_proxima):
     # The worker closes the tab, the person too; nobody ends the session.
     await worker.ws.close()
     await person.ws.close()
-    await asyncio.sleep(0.2)
-    assert await proxima.app[signalling.INTERVIEWS].sweep() == 1
+    # Swept as soon as the server has seen both leave (a sweep before that ends nothing).
+    assert await eventually(proxima.app[signalling.INTERVIEWS].sweep) == 1
     record = (await anne.json("GET", f"/api/cases/{case['id']}"))["record"]
     [log] = [e["data"] for e in record if e["kind"] == "session_log"]
     assert log["end_reason"] == "abandoned"
