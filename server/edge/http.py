@@ -26,8 +26,9 @@ from server.live.limits import Clock, LoginThrottle, SignallingLimits
 from server.services.interview import InterviewService
 from server.services.live_access import LiveAccess
 from server.services.scheduling import Scheduling
+from server.storage.audit import audit_recorded, start_audit_scope
 from server.storage.db import StorageUnavailable
-from server.storage.repositories import Store, audit_recorded, start_audit_scope
+from server.storage.repositories import Store
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)

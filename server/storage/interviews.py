@@ -10,10 +10,10 @@ from typing import Any
 
 from server.base import clock
 from server.domain.models import ConsentRecord, InterviewSession
-from server.storage.repositories import _Repo
+from server.storage.repository import Repository
 
 
-class InterviewRepository(_Repo):
+class InterviewRepository(Repository):
     """Consent records and live sessions (admissions are kept here, so they survive a restart)."""
 
     async def add_consent(self, r: ConsentRecord) -> ConsentRecord:
