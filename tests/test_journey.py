@@ -11,10 +11,25 @@ from live_helpers import soon_form
 from playwright.async_api import expect
 
 FRAMES = "Number(document.getElementById('quality').dataset.framesDecoded || 0)"
+# Counts the page's quality reports: one every 2 s, made only when media packets arrived since
+# the last one, each writing #quality's data-frames-decoded (even when the number is the same).
+COUNT_REPORTS = """() => {
+    window.qualityReports = 0;
+    new MutationObserver((records) => { window.qualityReports += records.length; }).observe(
+        document.getElementById('quality'),
+        {attributes: true, attributeFilter: ['data-frames-decoded']});
+}"""
 
 
 async def frames(page) -> int:
     return await page.evaluate(FRAMES)
+
+
+async def reports_since(page, count: int, since: int = 0) -> int:
+    """Wait until ``count`` more quality reports than ``since`` were made; returns the total."""
+    return await eventually(
+        lambda: page.evaluate(f"window.qualityReports >= {since + count} && window.qualityReports"),
+        timeout=10 * count)
 
 
 async def test_full_interview_journey(proxima, new_context):
@@ -71,13 +86,16 @@ async def test_full_interview_journey(proxima, new_context):
     await expect(worker.locator("#peer-status")).to_contain_text("micro")
     await person.get_by_role("button", name="Rallumer le micro").click()
 
-    # The person switches to sound only: the worker is told and stops receiving video.
+    # The person switches to sound only: the worker is told and stops receiving video. Measured
+    # by the worker page's own quality reports, which go on as sound keeps arriving: two to
+    # settle, then no new frames (but for a straggler or two) over the next two (4 s of sound).
     await person.get_by_role("button", name="Passer au son seulement").click()
     await expect(worker.locator("#modality-notice")).to_contain_text("son seulement")
     await expect(person.locator("#modality-notice")).to_contain_text("son seulement")
-    await worker.wait_for_timeout(2500)
+    await worker.evaluate(COUNT_REPORTS)
+    settled = await reports_since(worker, 2)
     before = await frames(worker)
-    await worker.wait_for_timeout(4500)
+    await reports_since(worker, 2, since=settled)
     assert await frames(worker) - before <= 2
 
     assert await axe_violations(worker) == [] and await axe_violations(person) == []
