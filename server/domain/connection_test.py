@@ -6,6 +6,10 @@ Jitsi's 750 kbit/s is for its 720p test stream; Proxima's test stream is 320x240
 the server's cost down), which a healthy connection carries at 100 to 250 kbit/s (measured here:
 140 kbit/s with Chromium's fake camera). So "good video" is 100 kbit/s each way with at least
 10 frames a second received; a constrained link shows up as loss, fewer frames or lower bitrate.
+
+Only the edges that separate the three recommendations are kept. Jitsi's "no usable video" below
+60 kbit/s and "poor" from 10 % loss grade finer than that: between good video and no sound, the
+advice is sound only whatever the video rate or loss, so those two edges would change nothing.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ from typing import Any
 
 THRESHOLDS = {
     "audio_kbps": (8.0, 20.0),    # below 8: no usable sound; from 20: clear sound
-    "video_kbps": (60.0, 100.0),  # below 60: no usable video; from 100: good (test stream, above)
+    "video_kbps": (100.0,),       # from 100: good (the test stream, above)
     "fps": (10.0,),               # fewer frames received: the video will stutter
-    "loss": (0.05, 0.10, 0.33),   # good below 5 %; poor from 10 %; unusable from 33 %
+    "loss": (0.05, 0.33),         # good below 5 %; unusable from 33 %
     "rtt_ms": (400.0, 1500.0),    # conversation is awkward from 400 ms, impossible from 1500 ms
 }
 
@@ -36,8 +40,8 @@ def recommend(figures: dict[str, Any]) -> str:
     loss = float(figures.get("loss") if figures.get("loss") is not None else 1)
     rtt = float(figures.get("rtt_ms") if figures.get("rtt_ms") is not None else 10_000)
     audio_min, audio_good = THRESHOLDS["audio_kbps"]
-    video_min, video_good = THRESHOLDS["video_kbps"]
-    loss_good, loss_poor, loss_bad = THRESHOLDS["loss"]
+    (video_good,) = THRESHOLDS["video_kbps"]
+    loss_good, loss_bad = THRESHOLDS["loss"]
     rtt_awkward, rtt_bad = THRESHOLDS["rtt_ms"]
     if audio < audio_min or loss >= loss_bad or rtt >= rtt_bad:
         return "phone"
