@@ -195,7 +195,8 @@ class Database:
                 self._idle.set()
 
     def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn(connection)`` from synchronous code (the CLI)."""
+        """Run ``fn(connection)`` from synchronous code: the secret-key check when the store
+        opens (``startup.unlock``, for ``proxima serve`` and the CLI alike)."""
         return self._executor.submit(self._call, fn).result()
 
     async def writable(self) -> bool:
