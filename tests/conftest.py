@@ -15,9 +15,10 @@ import socket
 import ssl
 import subprocess
 import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any
 
 import aiohttp
 import aioice.ice
