@@ -27,10 +27,14 @@ def to_db(moment: dt.datetime) -> str:
     return moment.astimezone(UTC).strftime(_FORMAT)
 
 
-def from_db(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
+def from_db(text: str) -> dt.datetime:
+    """The aware UTC datetime of a time the database keeps (``to_db``'s text)."""
     return dt.datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
+
+
+def from_db_or_none(text: str | None) -> dt.datetime | None:
+    """``from_db`` for a column that may be empty (NULL: not revoked, not sent, not ended)."""
+    return None if text is None else from_db(text)
 
 
 class LocalTimeError(ValueError):

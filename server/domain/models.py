@@ -9,9 +9,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from typing import Any
+import typing
+from typing import Any, Literal, TypeVar
 
-ROLES = ("worker", "facilitator", "admin")
+Role = Literal["worker", "facilitator", "admin"]
+ROLES: tuple[Role, ...] = typing.get_args(Role)
 MODALITIES = ("video", "audio", "phone")
 LANGUAGES = ("fr", "en")
 PLAN_B = ("worker_calls", "person_calls")
@@ -74,10 +76,15 @@ def check_text(field: str, value: object, max_length: int, required: bool = True
     return value
 
 
-def check_choice(field: str, value: object, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise Invalid(field, N_("Please choose one of: {choices}."), choices=", ".join(choices))
-    return value
+Choice = TypeVar("Choice", bound=str)
+
+
+def check_choice(field: str, value: object, choices: tuple[Choice, ...]) -> Choice:
+    """``value`` when it is one of ``choices`` (as their type: a ``Literal`` stays one)."""
+    for choice in choices:
+        if value == choice:
+            return choice
+    raise Invalid(field, N_("Please choose one of: {choices}."), choices=", ".join(choices))
 
 
 def _name_like(text: str) -> bool:
@@ -91,7 +98,7 @@ class Worker:
     email: str
     display_name: str
     phone: str
-    role: str
+    role: Role
     must_change_password: bool
     disabled: bool
     created_at: dt.datetime

@@ -8,13 +8,12 @@ values).
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from server.base import i18n
-from server.domain.models import N_, Invalid, check_choice, check_phone, check_text
+from server.domain.models import N_, Invalid, Worker, check_choice, check_phone, check_text
 from server.edge.http import LANG_COOKIE, STORE, json_body, require_worker
+from server.storage.accounts import WorkerChanges
 
 routes = web.RouteTableDef()
 
@@ -34,9 +33,8 @@ async def change_my_account(request: web.Request) -> web.Response:
     """Change one's own name, phone or console language; only the fields sent change."""
     worker = await require_worker(request)
     data = await json_body(request)
-    changes = _changes(data)
+    changed = _changes(data, worker)
     store = request.app[STORE]
-    changed = {k: v for k, v in changes.items() if getattr(worker, k) != v}
     if changed:
         await store.workers.update(worker.id, **changed)
         await store.audit.record(f"worker:{worker.id}", "update_account", "ok",
@@ -44,7 +42,7 @@ async def change_my_account(request: web.Request) -> web.Response:
     updated = await store.workers.get(worker.id)
     assert updated is not None
     response = web.json_response({"worker": updated.public()})
-    if "language" in changes:  # this browser's pages and API messages follow at once
+    if "language" in data:  # this browser's pages and API messages follow at once
         if updated.language:
             response.set_cookie(LANG_COOKIE, updated.language, secure=True, httponly=True,
                                 samesite="Strict", path="/", max_age=365 * 86400)
@@ -53,15 +51,22 @@ async def change_my_account(request: web.Request) -> web.Response:
     return response
 
 
-def _changes(data: dict[str, Any]) -> dict[str, str]:
+def _changes(data: dict[str, object], worker: Worker) -> WorkerChanges:
+    """The fields sent that differ from the account (each checked first)."""
     unknown = set(data) - set(FIELDS)
     if unknown:
-        raise Invalid(sorted(unknown)[0], N_("Unknown field."))
-    changes = {}
+        raise Invalid(min(unknown), N_("Unknown field."))
+    changes = WorkerChanges()
     if "display_name" in data:
-        changes["display_name"] = check_text("display_name", data["display_name"], 200)
+        name = check_text("display_name", data["display_name"], 200)
+        if name != worker.display_name:
+            changes["display_name"] = name
     if "phone" in data:
-        changes["phone"] = check_phone("phone", data["phone"], required=False)
+        phone = check_phone("phone", data["phone"], required=False)
+        if phone != worker.phone:
+            changes["phone"] = phone
     if "language" in data:
-        changes["language"] = check_choice("language", data["language"], LANGUAGE_CHOICES)
+        language = check_choice("language", data["language"], LANGUAGE_CHOICES)
+        if language != worker.language:
+            changes["language"] = language
     return changes

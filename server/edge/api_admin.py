@@ -8,6 +8,7 @@ from server.domain.models import N_, ROLES, Invalid, check_choice, check_phone, 
 from server.edge.access import int_id, parse_id
 from server.edge.http import LIVE_ACCESS, STORE, ApiError, json_body, require_admin
 from server.services import accounts
+from server.storage.accounts import WorkerChanges
 
 routes = web.RouteTableDef()
 
@@ -49,7 +50,7 @@ async def update_worker(request: web.Request) -> web.Response:
     unknown = set(data) - {"display_name", "phone", "role", "disabled"}
     if unknown:
         raise Invalid(sorted(unknown)[0], N_("Unknown field."))
-    fields: dict[str, object] = {}
+    fields = WorkerChanges()
     if "display_name" in data:
         fields["display_name"] = check_text("display_name", data["display_name"], 200)
     if "phone" in data:

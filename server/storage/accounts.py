@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
-from typing import Any
+from typing import TypedDict, Unpack
 
 from server.base import clock
-from server.domain.models import Worker
+from server.domain.models import Role, Worker
 from server.storage.repository import Repository
+from server.storage.rows import all_rows, inserted_id, maybe_one, one
 
 
 def _worker(r: sqlite3.Row) -> Worker:
@@ -15,6 +17,26 @@ def _worker(r: sqlite3.Row) -> Worker:
                   role=r["role"], must_change_password=bool(r["must_change_password"]),
                   disabled=bool(r["disabled"]), created_at=clock.from_db(r["created_at"]),
                   language=r["language"])
+
+
+class WorkerChanges(TypedDict, total=False):
+    """What ``WorkerRepository.update`` may change in an account (what is left out is kept)."""
+
+    display_name: str
+    phone: str
+    role: Role
+    disabled: bool
+    password_hash: str
+    must_change_password: bool
+    language: str
+
+
+class LoginSession(TypedDict):
+    """A worker's login session, as kept by the hash of its cookie."""
+
+    worker_id: int
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
 
 
 class WorkerRepository(Repository):
@@ -26,36 +48,34 @@ class WorkerRepository(Repository):
                 " must_change_password, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (email, display_name, phone, role, password_hash, int(must_change_password),
                  clock.to_db(clock.now())))
-            return _worker(c.execute("SELECT * FROM workers WHERE id = ?",
-                                     (cur.lastrowid,)).fetchone())
+            return _worker(one(c.execute("SELECT * FROM workers WHERE id = ?",
+                                         (inserted_id(cur),))))
         return await self.db.run(q)
 
     async def get(self, worker_id: int) -> Worker | None:
-        r = await self.db.run(lambda c: c.execute(
-            "SELECT * FROM workers WHERE id = ?", (worker_id,)).fetchone())
+        r = await self.db.run(lambda c: maybe_one(c.execute(
+            "SELECT * FROM workers WHERE id = ?", (worker_id,))))
         return _worker(r) if r else None
 
     async def by_email(self, email: str) -> tuple[Worker, str] | None:
-        r = await self.db.run(lambda c: c.execute(
-            "SELECT * FROM workers WHERE email = ?", (email.strip(),)).fetchone())
+        r = await self.db.run(lambda c: maybe_one(c.execute(
+            "SELECT * FROM workers WHERE email = ?", (email.strip(),))))
         return (_worker(r), r["password_hash"]) if r else None
 
     async def all(self) -> list[Worker]:
-        rows = await self.db.run(lambda c: c.execute(
-            "SELECT * FROM workers ORDER BY display_name").fetchall())
+        rows = await self.db.run(lambda c: all_rows(c.execute(
+            "SELECT * FROM workers ORDER BY display_name")))
         return [_worker(r) for r in rows]
 
     async def count(self) -> int:
-        return await self.db.run(lambda c: c.execute("SELECT count(*) FROM workers").fetchone()[0])
+        count = await self.db.run(lambda c: one(c.execute("SELECT count(*) FROM workers"))[0])
+        return int(count)
 
-    async def update(self, worker_id: int, **fields: Any) -> None:
-        allowed = {"display_name", "phone", "role", "disabled", "password_hash",
-                   "must_change_password", "language"}
-        assert set(fields) <= allowed, fields
-        if not fields:
+    async def update(self, worker_id: int, **changes: Unpack[WorkerChanges]) -> None:
+        if not changes:
             return
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        values = [int(v) if isinstance(v, bool) else v for v in changes.values()]
         await self.db.run(lambda c: c.execute(
             f"UPDATE workers SET {sets} WHERE id = ?", (*values, worker_id)))
 
@@ -69,13 +89,13 @@ class SessionRepository(Repository):
             "INSERT INTO worker_sessions (id_hash, worker_id, created_at, last_seen_at)"
             " VALUES (?, ?, ?, ?)", (id_hash, worker_id, now, now)))
 
-    async def get(self, id_hash: str) -> dict[str, Any] | None:
-        r = await self.db.run(lambda c: c.execute(
-            "SELECT * FROM worker_sessions WHERE id_hash = ?", (id_hash,)).fetchone())
+    async def get(self, id_hash: str) -> LoginSession | None:
+        r = await self.db.run(lambda c: maybe_one(c.execute(
+            "SELECT * FROM worker_sessions WHERE id_hash = ?", (id_hash,))))
         if r is None:
             return None
-        return {"worker_id": r["worker_id"], "created_at": clock.from_db(r["created_at"]),
-                "last_seen_at": clock.from_db(r["last_seen_at"])}
+        return LoginSession(worker_id=r["worker_id"], created_at=clock.from_db(r["created_at"]),
+                            last_seen_at=clock.from_db(r["last_seen_at"]))
 
     async def touch(self, id_hash: str) -> None:
         await self.db.run(lambda c: c.execute(

@@ -9,6 +9,7 @@ import sqlite3
 from server.base import clock
 from server.domain.models import Appointment, Attendee, GuestBrowser, Invitation
 from server.storage.repository import Repository
+from server.storage.rows import all_rows, inserted_id, maybe_one, one
 
 
 class AppointmentRepository(Repository):
@@ -28,13 +29,13 @@ class AppointmentRepository(Repository):
         sealed = self.sealer.seal(a.sealed())
 
         def q(c: sqlite3.Connection) -> int:
-            return c.execute(
+            return inserted_id(c.execute(
                 "INSERT INTO appointments (public_id, case_id, worker_id, starts_at,"
                 " duration_minutes, modality, test_minutes, plan_b, sms_reminder, status,"
                 " sequence, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (a.public_id, a.case_id, a.worker_id, clock.to_db(a.starts_at),
                  a.duration_minutes, a.modality, a.test_minutes, a.plan_b, int(a.sms_reminder),
-                 a.status, a.sequence, sealed, clock.to_db(a.created_at))).lastrowid
+                 a.status, a.sequence, sealed, clock.to_db(a.created_at))))
         a.id = await self.db.run(q)
         return a
 
@@ -48,19 +49,19 @@ class AppointmentRepository(Repository):
              int(a.sms_reminder), a.status, a.sequence, sealed, a.id)))
 
     async def get(self, appointment_id: int) -> Appointment | None:
-        r = await self.db.run(lambda c: c.execute(
-            "SELECT * FROM appointments WHERE id = ?", (appointment_id,)).fetchone())
+        r = await self.db.run(lambda c: maybe_one(c.execute(
+            "SELECT * FROM appointments WHERE id = ?", (appointment_id,))))
         return self._appointment(r) if r else None
 
     async def by_public_id(self, public_id: str) -> Appointment | None:
-        r = await self.db.run(lambda c: c.execute(
-            "SELECT * FROM appointments WHERE public_id = ?", (public_id,)).fetchone())
+        r = await self.db.run(lambda c: maybe_one(c.execute(
+            "SELECT * FROM appointments WHERE public_id = ?", (public_id,))))
         return self._appointment(r) if r else None
 
     async def for_case(self, case_id: int) -> list[Appointment]:
-        rows = await self.db.run(lambda c: c.execute(
+        rows = await self.db.run(lambda c: all_rows(c.execute(
             "SELECT * FROM appointments WHERE case_id = ? ORDER BY starts_at",
-            (case_id,)).fetchall())
+            (case_id,))))
         return [self._appointment(r) for r in rows]
 
 
@@ -68,7 +69,7 @@ def _invitation(r: sqlite3.Row) -> Invitation:
     return Invitation(id=r["id"], appointment_id=r["appointment_id"],
                       issued_at=clock.from_db(r["issued_at"]),
                       expires_at=clock.from_db(r["expires_at"]),
-                      revoked_at=clock.from_db(r["revoked_at"]))
+                      revoked_at=clock.from_db_or_none(r["revoked_at"]))
 
 
 def _browser(r: sqlite3.Row) -> GuestBrowser:
@@ -85,25 +86,25 @@ class InvitationRepository(Repository):
                 "INSERT INTO invitations (appointment_id, token_hash, issued_at, expires_at)"
                 " VALUES (?, ?, ?, ?)",
                 (appointment_id, token_hash, clock.to_db(clock.now()), clock.to_db(expires_at)))
-            return _invitation(c.execute("SELECT * FROM invitations WHERE id = ?",
-                                         (cur.lastrowid,)).fetchone())
+            return _invitation(one(c.execute("SELECT * FROM invitations WHERE id = ?",
+                                             (inserted_id(cur),))))
         return await self.db.run(q)
 
     async def by_token_hash(self, token_hash: str) -> Invitation | None:
-        r = await self.db.run(lambda c: c.execute(
-            "SELECT * FROM invitations WHERE token_hash = ?", (token_hash,)).fetchone())
+        r = await self.db.run(lambda c: maybe_one(c.execute(
+            "SELECT * FROM invitations WHERE token_hash = ?", (token_hash,))))
         return _invitation(r) if r else None
 
     async def get(self, invitation_id: int) -> Invitation | None:
-        r = await self.db.run(lambda c: c.execute(
-            "SELECT * FROM invitations WHERE id = ?", (invitation_id,)).fetchone())
+        r = await self.db.run(lambda c: maybe_one(c.execute(
+            "SELECT * FROM invitations WHERE id = ?", (invitation_id,))))
         return _invitation(r) if r else None
 
     async def current(self, appointment_id: int) -> Invitation | None:
         """The most recent invitation of an appointment."""
-        r = await self.db.run(lambda c: c.execute(
+        r = await self.db.run(lambda c: maybe_one(c.execute(
             "SELECT * FROM invitations WHERE appointment_id = ? ORDER BY id DESC LIMIT 1",
-            (appointment_id,)).fetchone())
+            (appointment_id,))))
         return _invitation(r) if r else None
 
     async def revoke_all(self, appointment_id: int) -> int:
@@ -123,27 +124,35 @@ class InvitationRepository(Repository):
         now = clock.to_db(clock.now())
 
         def q(c: sqlite3.Connection) -> GuestBrowser | None:
-            if at_most is not None and c.execute(
+            if at_most is not None and one(c.execute(
                     "SELECT count(*) FROM guest_browsers WHERE invitation_id = ?",
-                    (invitation_id,)).fetchone()[0] >= at_most:
+                    (invitation_id,)))[0] >= at_most:
                 return None
             cur = c.execute(
                 "INSERT INTO guest_browsers (invitation_id, cookie_hash, browser, device,"
                 " first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (invitation_id, cookie_hash, browser, device, now, now))
-            return _browser(c.execute("SELECT * FROM guest_browsers WHERE id = ?",
-                                      (cur.lastrowid,)).fetchone())
+            return _browser(one(c.execute("SELECT * FROM guest_browsers WHERE id = ?",
+                                          (inserted_id(cur),))))
         return await self.db.transaction(q)
 
     async def browser_by_cookie(self, cookie_hash: str) -> GuestBrowser | None:
-        r = await self.db.run(lambda c: c.execute(
-            "SELECT * FROM guest_browsers WHERE cookie_hash = ?", (cookie_hash,)).fetchone())
+        r = await self.db.run(lambda c: maybe_one(c.execute(
+            "SELECT * FROM guest_browsers WHERE cookie_hash = ?", (cookie_hash,))))
         return _browser(r) if r else None
 
     async def browser(self, browser_id: int) -> GuestBrowser | None:
-        r = await self.db.run(lambda c: c.execute(
-            "SELECT * FROM guest_browsers WHERE id = ?", (browser_id,)).fetchone())
+        r = await self.db.run(lambda c: maybe_one(c.execute(
+            "SELECT * FROM guest_browsers WHERE id = ?", (browser_id,))))
         return _browser(r) if r else None
+
+    async def browser_access(self, browser_id: int) -> tuple[Invitation, bool] | None:
+        """A browser's invitation and whether the browser was declined, in one query (the live
+        access check asks this for every connected browser)."""
+        r = await self.db.run(lambda c: maybe_one(c.execute(
+            "SELECT i.*, b.declined_at AS browser_declined_at FROM guest_browsers b"
+            " JOIN invitations i ON i.id = b.invitation_id WHERE b.id = ?", (browser_id,))))
+        return (_invitation(r), r["browser_declined_at"] is not None) if r else None
 
     async def touch_browser(self, browser_id: int) -> None:
         await self.db.run(lambda c: c.execute(
@@ -151,8 +160,8 @@ class InvitationRepository(Repository):
             (clock.to_db(clock.now()), browser_id)))
 
     async def browsers(self, appointment_id: int) -> list[GuestBrowser]:
-        rows = await self.db.run(lambda c: c.execute(
+        rows = await self.db.run(lambda c: all_rows(c.execute(
             "SELECT b.* FROM guest_browsers b JOIN invitations i ON i.id = b.invitation_id"
             " WHERE i.appointment_id = ? ORDER BY b.first_seen_at, b.id",
-            (appointment_id,)).fetchall())
+            (appointment_id,))))
         return [_browser(r) for r in rows]

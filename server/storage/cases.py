@@ -8,6 +8,7 @@ from typing import Any
 from server.base import clock
 from server.domain.models import Case, CaseEntry
 from server.storage.repository import Repository
+from server.storage.rows import all_rows, inserted_id, maybe_one
 
 
 class CaseRepository(Repository):
@@ -20,11 +21,11 @@ class CaseRepository(Repository):
         sealed = self.sealer.seal(case.sealed())
 
         def q(c: sqlite3.Connection) -> int:
-            return c.execute(
+            return inserted_id(c.execute(
                 "INSERT INTO cases (worker_id, language, modality, sealed, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (case.worker_id, case.language, case.modality, sealed,
-                 clock.to_db(case.created_at))).lastrowid
+                 clock.to_db(case.created_at))))
         case.id = await self.db.run(q)
         return case
 
@@ -35,17 +36,23 @@ class CaseRepository(Repository):
             (case.worker_id, case.language, case.modality, sealed, case.id)))
 
     async def get(self, case_id: int) -> Case | None:
-        r = await self.db.run(lambda c: c.execute(
-            "SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone())
+        r = await self.db.run(lambda c: maybe_one(c.execute(
+            "SELECT * FROM cases WHERE id = ?", (case_id,))))
         return self._case(r) if r else None
+
+    async def assignee(self, case_id: int) -> tuple[bool, int | None]:
+        """Whether the case exists, and the worker it is assigned to (nothing unsealed)."""
+        r = await self.db.run(lambda c: maybe_one(c.execute(
+            "SELECT worker_id FROM cases WHERE id = ?", (case_id,))))
+        return (False, None) if r is None else (True, r["worker_id"])
 
     async def for_worker(self, worker_id: int | None) -> list[Case]:
         """The cases assigned to a worker (all cases when ``worker_id`` is None)."""
         if worker_id is None:
-            rows = await self.db.run(lambda c: c.execute("SELECT * FROM cases").fetchall())
+            rows = await self.db.run(lambda c: all_rows(c.execute("SELECT * FROM cases")))
         else:
-            rows = await self.db.run(lambda c: c.execute(
-                "SELECT * FROM cases WHERE worker_id = ?", (worker_id,)).fetchall())
+            rows = await self.db.run(lambda c: all_rows(c.execute(
+                "SELECT * FROM cases WHERE worker_id = ?", (worker_id,))))
         return sorted((self._case(r) for r in rows), key=lambda k: k.person_name.lower())
 
 
@@ -59,8 +66,8 @@ class CaseEntryRepository(Repository):
             (case_id, clock.to_db(clock.now()), kind, appointment_id, sealed)))
 
     async def for_case(self, case_id: int) -> list[CaseEntry]:
-        rows = await self.db.run(lambda c: c.execute(
-            "SELECT * FROM case_entries WHERE case_id = ? ORDER BY at, id", (case_id,)).fetchall())
+        rows = await self.db.run(lambda c: all_rows(c.execute(
+            "SELECT * FROM case_entries WHERE case_id = ? ORDER BY at, id", (case_id,))))
         return [CaseEntry(id=r["id"], case_id=r["case_id"], at=clock.from_db(r["at"]),
                           kind=r["kind"], appointment_id=r["appointment_id"],
                           data=self.sealer.open(r["sealed"])) for r in rows]

@@ -99,7 +99,8 @@ def connect(path: Path) -> sqlite3.Connection:
 
 def _split(sql: str) -> list[str]:
     """Split a migration into statements (triggers keep their BEGIN ... END body)."""
-    statements, current = [], []
+    statements: list[str] = []
+    current: list[str] = []
     for line in sql.splitlines():
         if line.strip().startswith("--") and not current:
             continue

@@ -11,6 +11,7 @@ from typing import Any
 from server.base import clock
 from server.domain.models import ConsentRecord, InterviewSession
 from server.storage.repository import Repository
+from server.storage.rows import all_rows, inserted_id, maybe_one, one
 
 
 class InterviewRepository(Repository):
@@ -18,19 +19,19 @@ class InterviewRepository(Repository):
 
     async def add_consent(self, r: ConsentRecord) -> ConsentRecord:
         sealed = self.sealer.seal({"others": r.others})
-        r.id = await self.db.run(lambda c: c.execute(
+        r.id = await self.db.run(lambda c: inserted_id(c.execute(
             "INSERT INTO consent_records (appointment_id, guest_browser_id, at, kind, modality,"
             " audio_fallback, others_present, language, text_hash, sealed)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (r.appointment_id, r.guest_browser_id, clock.to_db(r.at), r.kind, r.modality,
              int(r.audio_fallback), int(r.others_present), r.language, r.text_hash,
-             sealed)).lastrowid)
+             sealed))))
         return r
 
     async def consents(self, appointment_id: int) -> list[ConsentRecord]:
-        rows = await self.db.run(lambda c: c.execute(
+        rows = await self.db.run(lambda c: all_rows(c.execute(
             "SELECT * FROM consent_records WHERE appointment_id = ? ORDER BY at, id",
-            (appointment_id,)).fetchall())
+            (appointment_id,))))
         return [ConsentRecord(
             id=r["id"], appointment_id=r["appointment_id"],
             guest_browser_id=r["guest_browser_id"], at=clock.from_db(r["at"]), kind=r["kind"],
@@ -42,25 +43,26 @@ class InterviewRepository(Repository):
     def _session(self, r: sqlite3.Row) -> InterviewSession:
         return InterviewSession(
             id=r["id"], appointment_id=r["appointment_id"], status=r["status"],
-            started_at=clock.from_db(r["started_at"]), ended_at=clock.from_db(r["ended_at"]),
+            started_at=clock.from_db(r["started_at"]),
+            ended_at=clock.from_db_or_none(r["ended_at"]),
             admitted=[a for a in r["admitted"].split(",") if a],
             log=self.sealer.open(r["sealed"]))
 
     async def active(self, appointment_id: int) -> InterviewSession | None:
-        r = await self.db.run(lambda c: c.execute(
+        r = await self.db.run(lambda c: maybe_one(c.execute(
             "SELECT * FROM interview_sessions WHERE appointment_id = ? AND status = 'active'"
-            " ORDER BY id DESC LIMIT 1", (appointment_id,)).fetchone())
+            " ORDER BY id DESC LIMIT 1", (appointment_id,))))
         return self._session(r) if r else None
 
     async def latest(self, appointment_id: int) -> InterviewSession | None:
-        r = await self.db.run(lambda c: c.execute(
+        r = await self.db.run(lambda c: maybe_one(c.execute(
             "SELECT * FROM interview_sessions WHERE appointment_id = ? ORDER BY id DESC LIMIT 1",
-            (appointment_id,)).fetchone())
+            (appointment_id,))))
         return self._session(r) if r else None
 
     async def all_active(self) -> list[InterviewSession]:
-        rows = await self.db.run(lambda c: c.execute(
-            "SELECT * FROM interview_sessions WHERE status = 'active'").fetchall())
+        rows = await self.db.run(lambda c: all_rows(c.execute(
+            "SELECT * FROM interview_sessions WHERE status = 'active'")))
         return [self._session(r) for r in rows]
 
     async def start(self, appointment_id: int, log: dict[str, Any]) -> InterviewSession:
@@ -69,14 +71,14 @@ class InterviewRepository(Repository):
         now = clock.to_db(clock.now())
 
         def q(c: sqlite3.Connection) -> sqlite3.Row:
-            row = c.execute("SELECT * FROM interview_sessions WHERE appointment_id = ?"
-                            " AND status = 'active'", (appointment_id,)).fetchone()
+            row = maybe_one(c.execute("SELECT * FROM interview_sessions WHERE appointment_id = ?"
+                                      " AND status = 'active'", (appointment_id,)))
             if row is None:
                 cur = c.execute(
                     "INSERT INTO interview_sessions (appointment_id, status, started_at,"
                     " sealed) VALUES (?, 'active', ?, ?)", (appointment_id, now, sealed))
-                row = c.execute("SELECT * FROM interview_sessions WHERE id = ?",
-                                (cur.lastrowid,)).fetchone()
+                row = one(c.execute("SELECT * FROM interview_sessions WHERE id = ?",
+                                    (inserted_id(cur),)))
             return row
         return self._session(await self.db.transaction(q))
 
@@ -105,8 +107,8 @@ class InterviewRepository(Repository):
             (clock.to_db(clock.now()), guest_browser_id)))
 
     async def browser_declined(self, guest_browser_id: int) -> bool:
-        r = await self.db.run(lambda c: c.execute(
-            "SELECT declined_at FROM guest_browsers WHERE id = ?", (guest_browser_id,)).fetchone())
+        r = await self.db.run(lambda c: maybe_one(c.execute(
+            "SELECT declined_at FROM guest_browsers WHERE id = ?", (guest_browser_id,))))
         return bool(r and r[0])
 
     async def add_test(self, appointment_id: int, guest_browser_id: int, recommendation: str,
@@ -118,9 +120,9 @@ class InterviewRepository(Repository):
             (appointment_id, guest_browser_id, clock.to_db(clock.now()), recommendation, sealed)))
 
     async def tests(self, appointment_id: int) -> list[dict[str, Any]]:
-        rows = await self.db.run(lambda c: c.execute(
+        rows = await self.db.run(lambda c: all_rows(c.execute(
             "SELECT * FROM connection_tests WHERE appointment_id = ? ORDER BY at, id",
-            (appointment_id,)).fetchall())
+            (appointment_id,))))
         return [{"at": clock.from_db(r["at"]).isoformat(), "recommendation": r["recommendation"],
                  "participant": f"g:{r['guest_browser_id']}", **self.sealer.open(r["sealed"])}
                 for r in rows]

@@ -13,6 +13,7 @@ from typing import Any
 from server.base import clock
 from server.domain.models import OutboxMessage
 from server.storage.repository import Repository
+from server.storage.rows import all_rows, inserted_id, maybe_one, one
 
 
 class OutboxRepository(Repository):
@@ -23,7 +24,7 @@ class OutboxRepository(Repository):
             recipient_hint=r["recipient_hint"], status=r["status"], attempts=r["attempts"],
             last_error=r["last_error"], created_at=clock.from_db(r["created_at"]),
             next_attempt_at=clock.from_db(r["next_attempt_at"]),
-            sent_at=clock.from_db(r["sent_at"]), payload=self.sealer.open(r["payload"]),
+            sent_at=clock.from_db_or_none(r["sent_at"]), payload=self.sealer.open(r["payload"]),
             error_reply=self.sealer.open(r["error_reply"]) or "")
 
     async def add(self, channel: str, kind: str, status: str, recipient_hint: str,
@@ -39,19 +40,19 @@ class OutboxRepository(Repository):
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (channel, kind, appointment_id, invitation_id, worker_id, recipient_hint, status,
                  clock.to_db(now), clock.to_db(not_before or now), sealed))
-            return c.execute("SELECT * FROM outbox WHERE id = ?", (cur.lastrowid,)).fetchone()
+            return one(c.execute("SELECT * FROM outbox WHERE id = ?", (inserted_id(cur),)))
         return self._message(await self.db.run(q))
 
     async def claim(self, claimer: str, lease_seconds: float) -> OutboxMessage | None:
         """Take one due message for ``lease_seconds``; safe when several processes claim at once."""
         now = clock.now()
         until = now + dt.timedelta(seconds=lease_seconds)
-        r = await self.db.run(lambda c: c.execute(
+        r = await self.db.run(lambda c: maybe_one(c.execute(
             "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id = ("
             " SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?"
             " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY next_attempt_at LIMIT 1)"
             " RETURNING *",
-            (claimer, clock.to_db(until), clock.to_db(now), clock.to_db(now))).fetchone())
+            (claimer, clock.to_db(until), clock.to_db(now), clock.to_db(now)))))
         return self._message(r) if r else None
 
     async def delivered(self, message_id: int, keep_payload: bool = False) -> None:
@@ -92,21 +93,22 @@ class OutboxRepository(Repository):
             " AND status IN ('pending', 'manual', 'failed')", (invitation_id,)))
 
     async def get(self, message_id: int) -> OutboxMessage | None:
-        r = await self.db.run(lambda c: c.execute(
-            "SELECT * FROM outbox WHERE id = ?", (message_id,)).fetchone())
+        r = await self.db.run(lambda c: maybe_one(c.execute(
+            "SELECT * FROM outbox WHERE id = ?", (message_id,))))
         return self._message(r) if r else None
 
     async def listing(self, worker_id: int | None, appointment_id: int | None = None,
                       ) -> list[OutboxMessage]:
         """Messages newest first: of the cases now assigned to ``worker_id`` (all when None)."""
-        sql, args = ("SELECT o.* FROM outbox o LEFT JOIN appointments a ON a.id = o.appointment_id"
-                     " LEFT JOIN cases c ON c.id = a.case_id WHERE 1 = 1", [])
+        sql = ("SELECT o.* FROM outbox o LEFT JOIN appointments a ON a.id = o.appointment_id"
+               " LEFT JOIN cases c ON c.id = a.case_id WHERE 1 = 1")
+        args: list[int] = []
         if worker_id is not None:
             sql += " AND c.worker_id = ?"
             args.append(worker_id)
         if appointment_id is not None:
             sql += " AND o.appointment_id = ?"
             args.append(appointment_id)
-        rows = await self.db.run(lambda c: c.execute(
-            sql + " ORDER BY o.id DESC LIMIT 200", args).fetchall())
+        rows = await self.db.run(lambda c: all_rows(c.execute(
+            sql + " ORDER BY o.id DESC LIMIT 200", args)))
         return [self._message(r) for r in rows]

@@ -1,10 +1,8 @@
 // @ts-check
 /**
- * One browser-to-browser link with perfect negotiation (the server says who is polite), after
+ * One browser-to-browser call with perfect negotiation (the server says who is polite), after
  * webrtc/samples. To avoid glare at the start, the impolite side makes the first offer and the
- * polite side waits for it; after that, either side renegotiates (ICE restart, tracks). DOM-free:
- * the transport is injected (signal, which the page binds to the protocol layer's
- * signal(peer, ...)), remote media is handed to ontrack.
+ * polite side waits for it; after that, either side renegotiates (ICE restart, tracks). DOM-free: the transport (send) is injected, remote media is handed to ontrack.
  * Remote ICE candidates are buffered until the remote description is set. Bitrates are capped:
  * video around 500 kbit/s, audio (Opus) around 32 kbit/s.
  */
@@ -15,13 +13,13 @@ const AUDIO_MAX_BITRATE = 32000;
 
 class PeerSession {
     /**
-     * @param {{peer: string, polite: boolean, iceServers: RTCIceServer[],
-     *          signal: (s: SignalPayload) => void, stream: MediaStream, relayOnly?: boolean}} options
+     * @param {{peer: string, polite: boolean, iceServers: RTCIceServer[], send: (m: object) => void,
+     *          stream: MediaStream, relayOnly?: boolean}} options
      */
     constructor(options) {
         this.peer = options.peer;
         this.polite = options.polite;
-        this.signal = options.signal;
+        this.send = options.send;
         this.stream = options.stream;
         this.pc = new RTCPeerConnection({
             iceServers: options.iceServers,
@@ -54,7 +52,7 @@ class PeerSession {
             try {
                 this.makingOffer = true;
                 await this.pc.setLocalDescription();
-                this.sendDescription();
+                this.send({type: 'signal', to: this.peer, description: this.pc.localDescription});
             } catch (e) {
                 console.warn('negotiation failed', e);
             } finally {
@@ -63,7 +61,7 @@ class PeerSession {
         };
         this.pc.onicecandidate = ({candidate}) => {
             if (candidate)
-                this.signal({candidate: candidate.toJSON()});
+                this.send({type: 'signal', to: this.peer, candidate: candidate.toJSON()});
         };
         this.pc.ontrack = ({streams, track}) => {
             this.ontrack(streams[0] || new MediaStream([track]));
@@ -76,13 +74,8 @@ class PeerSession {
         };
     }
 
-    sendDescription() {
-        const d = this.pc.localDescription;
-        if (d) this.signal({description: {type: d.type, sdp: d.sdp}});
-    }
-
-    /** A description or a candidate from our peer (relayed by the server). */
-    async gotSignal(/** @type {SignalPayload} */ msg) {
+    /** A signal relayed by the server from our peer. */
+    async gotSignal(/** @type {{description?: RTCSessionDescriptionInit, candidate?: RTCIceCandidateInit}} */ msg) {
         const pc = this.pc;
         try {
             if (msg.description) {
@@ -100,7 +93,7 @@ class PeerSession {
                     await pc.addIceCandidate(c).catch(() => {});
                 if (description.type === 'offer') {
                     await pc.setLocalDescription();
-                    this.sendDescription();
+                    this.send({type: 'signal', to: this.peer, description: pc.localDescription});
                     // From now on this side may offer too; the browser fires negotiationneeded
                     // again for anything the first offer did not cover.
                     this.started = true;

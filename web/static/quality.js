@@ -19,14 +19,11 @@ const QUALITY = {
     fair: {rtt: 0.25, loss: 0.03, videoKbps: 200},
 };
 
-/**
- * @typedef {{rtt: number, loss: number, kbps: number, framesDecoded: number, level: string}} QualityReport
- */
-
 class QualityMonitor {
     /**
      * @param {RTCPeerConnection} pc
-     * @param {(report: QualityReport) => void} onreport
+     * @param {(report: {rtt: number, loss: number, kbps: number, framesDecoded: number,
+     *          level: string}) => void} onreport
      */
     constructor(pc, onreport) {
         this.pc = pc;
