@@ -3,6 +3,7 @@
  * The connection test, DOM-free: send the camera and microphone to the server's test peer, get
  * them back, measure from this end (round trip, bitrates up and down, loss, jitter, frame rate,
  * resolution, path) and report; the server adds its own measurements and the recommendation.
+ * It speaks through the protocol layer (ProximaClient) on its own socket (?purpose=test).
  */
 'use strict';
 
@@ -12,7 +13,7 @@ const TEST_MEASURE_S = 12;
 class ConnectionTestRun {
     /** @param {string} url  the signalling URL with purpose=test */
     constructor(url) {
-        this.signalling = new window.ProximaSignalling(url);
+        this.client = new window.ProximaClient(new window.ProximaSignalling(url));
         /** @type {RTCPeerConnection|null} */
         this.pc = null;
         /** @type {MediaStream|null} */
@@ -21,14 +22,31 @@ class ConnectionTestRun {
         this.onprogress = () => {};
         /** @type {(stream: MediaStream) => void} */
         this.onstream = () => {};
-        /** @type {(result: any) => void} */
+        /** @type {(result: TestResult) => void} */
         this.onresult = () => {};
         /** @type {(code: string) => void} */
         this.onerror = () => {};
-        /** @type {(alert: any) => void} */
+        /** @type {(alert: HelpAlert) => void} */
         this.onhelp = () => {};
-        this.signalling.onmessage = (/** @type {any} */ msg) => this.gotMessage(msg);
-        this.signalling.onstate = (/** @type {string} */ state) => {
+        const client = this.client;
+        client.onwelcome = welcome => {
+            if (!this.pc) this.offer(welcome.iceServers, welcome.relayOnly);
+        };
+        client.ontestanswer = async answer => {
+            if (!this.pc) return;
+            await this.pc.setRemoteDescription(answer);
+            this.measure();
+        };
+        client.ontestresult = result => {
+            this.stop();
+            this.onresult(result);
+        };
+        client.onhelpalert = alert => this.onhelp(alert);
+        client.onerror = code => {
+            this.stop();
+            this.onerror(code);
+        };
+        client.onstate = state => {
             if (state === 'access_ended') {
                 this.stop();
                 this.onerror('access_ended');
@@ -37,36 +55,11 @@ class ConnectionTestRun {
     }
 
     start() {
-        this.signalling.connect();
+        this.client.connect();
     }
 
     help() {
-        this.signalling.send({type: 'help'});
-    }
-
-    async gotMessage(/** @type {any} */ msg) {
-        switch (msg.type) {
-        case 'welcome':
-            if (!this.pc) await this.offer(msg.ice_servers, msg.relay_only);
-            break;
-        case 'test_answer':
-            if (this.pc) {
-                await this.pc.setRemoteDescription({type: 'answer', sdp: msg.sdp});
-                this.measure();
-            }
-            break;
-        case 'test_result':
-            this.stop();
-            this.onresult(msg);
-            break;
-        case 'help_alert':
-            this.onhelp(msg);
-            break;
-        case 'error':
-            this.stop();
-            this.onerror(msg.code);
-            break;
-        }
+        this.client.help();
     }
 
     async offer(/** @type {RTCIceServer[]} */ iceServers, /** @type {boolean} */ relayOnly) {
@@ -82,10 +75,10 @@ class ConnectionTestRun {
         for (const track of this.stream.getTracks()) pc.addTrack(track, this.stream);
         pc.ontrack = ({streams, track}) => this.onstream(streams[0] || new MediaStream([track]));
         pc.onicecandidate = ({candidate}) => {
-            if (candidate) this.signalling.send({type: 'test_candidate', candidate: candidate.toJSON()});
+            if (candidate) this.client.testCandidate(candidate.toJSON());
         };
         await pc.setLocalDescription();
-        this.signalling.send({type: 'test_offer', sdp: pc.localDescription ? pc.localDescription.sdp : ''});
+        this.client.testOffer(pc.localDescription ? pc.localDescription.sdp : '');
     }
 
     /** Sample getStats once a second; report the figures after the measuring window. */
@@ -99,7 +92,7 @@ class ConnectionTestRun {
             this.onprogress(second / (total + 1));
             if (second >= TEST_WARMUP_S) samples.push(await ConnectionTestRun.sample(this.pc));
         }
-        this.signalling.send({type: 'test_done', figures: ConnectionTestRun.figures(samples)});
+        this.client.testDone(ConnectionTestRun.figures(samples));
     }
 
     /** One reading of the counters that matter. */
@@ -135,23 +128,28 @@ class ConnectionTestRun {
         return s;
     }
 
-    /** Figures over the window: kbit/s each way and kind, loss, jitter, video received. */
-    static figures(/** @type {any[]} */ samples) {
+    /**
+     * Figures over the window: kbit/s each way and kind, loss, jitter, video received.
+     * @param {any[]} samples
+     * @returns {TestFigures}
+     */
+    static figures(samples) {
         const first = samples[0], last = samples[samples.length - 1];
         const seconds = Math.max(0.001, (last.time - first.time) / 1000);
-        const kbps = (/** @type {number} */ a, /** @type {number} */ b) => Math.round((b - a) * 8 / 1000 / seconds * 10) / 10;
+        const kbps = (/** @type {number} */ a, /** @type {number} */ b) =>
+            Math.round((b - a) * 8 / 1000 / seconds * 10) / 10;
         const received = last.received - first.received, lost = last.lost - first.lost;
         const rtts = samples.map(s => s.rtt).filter(v => typeof v === 'number');
         return {
-            rtt_ms: rtts.length ? Math.round(1000 * rtts.reduce((a, b) => a + b, 0) / rtts.length) : null,
-            audio_up_kbps: kbps(first.up.audio, last.up.audio),
-            video_up_kbps: kbps(first.up.video, last.up.video),
-            audio_down_kbps: kbps(first.down.audio, last.down.audio),
-            video_down_kbps: kbps(first.down.video, last.down.video),
-            up_kbps: kbps(first.up.audio + first.up.video, last.up.audio + last.up.video),
-            down_kbps: kbps(first.down.audio + first.down.video, last.down.audio + last.down.video),
+            rttMs: rtts.length ? Math.round(1000 * rtts.reduce((a, b) => a + b, 0) / rtts.length) : null,
+            audioUpKbps: kbps(first.up.audio, last.up.audio),
+            videoUpKbps: kbps(first.up.video, last.up.video),
+            audioDownKbps: kbps(first.down.audio, last.down.audio),
+            videoDownKbps: kbps(first.down.video, last.down.video),
+            upKbps: kbps(first.up.audio + first.up.video, last.up.audio + last.up.video),
+            downKbps: kbps(first.down.audio + first.down.video, last.down.audio + last.down.video),
             loss: received + lost > 0 ? Math.round(lost / (received + lost) * 10000) / 10000 : null,
-            jitter_ms: Math.round(last.jitter * 1000 * 10) / 10,
+            jitterMs: Math.round(last.jitter * 1000 * 10) / 10,
             fps: last.fps, width: last.width, height: last.height, path: last.path,
         };
     }
@@ -161,7 +159,7 @@ class ConnectionTestRun {
         this.pc = null;
         if (this.stream) for (const t of this.stream.getTracks()) t.stop();
         this.stream = null;
-        this.signalling.close();
+        this.client.close();
     }
 }
 

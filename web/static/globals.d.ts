@@ -5,6 +5,12 @@
 interface Window {
     /** signalling.js: the WebSocket transport (reconnects, ping, close codes). */
     ProximaSignalling: typeof Signalling;
+    /** protocol.js: the protocol layer (wire messages in, typed on* callbacks out). */
+    ProximaClient: typeof ProximaClient;
+    /** call.js: the call on the live page, one link per other participant. */
+    ProximaCall: typeof CallView;
+    /** lobby.js: the worker's waiting room on the live page. */
+    ProximaLobby: typeof LobbyView;
     /** peer.js: one browser-to-browser link with perfect negotiation. */
     ProximaPeer: typeof PeerSession;
     /** quality.js: a link's quality from getStats, and whether media arrives at all. */

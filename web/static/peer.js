@@ -1,8 +1,10 @@
 // @ts-check
 /**
- * One browser-to-browser call with perfect negotiation (the server says who is polite), after
+ * One browser-to-browser link with perfect negotiation (the server says who is polite), after
  * webrtc/samples. To avoid glare at the start, the impolite side makes the first offer and the
- * polite side waits for it; after that, either side renegotiates (ICE restart, tracks). DOM-free: the transport (send) is injected, remote media is handed to ontrack.
+ * polite side waits for it; after that, either side renegotiates (ICE restart, tracks). DOM-free:
+ * the transport is injected (signal, which the page binds to the protocol layer's
+ * signal(peer, ...)), remote media is handed to ontrack.
  * Remote ICE candidates are buffered until the remote description is set. Bitrates are capped:
  * video around 500 kbit/s, audio (Opus) around 32 kbit/s.
  */
@@ -13,13 +15,13 @@ const AUDIO_MAX_BITRATE = 32000;
 
 class PeerSession {
     /**
-     * @param {{peer: string, polite: boolean, iceServers: RTCIceServer[], send: (m: object) => void,
-     *          stream: MediaStream, relayOnly?: boolean}} options
+     * @param {{peer: string, polite: boolean, iceServers: RTCIceServer[],
+     *          signal: (s: SignalPayload) => void, stream: MediaStream, relayOnly?: boolean}} options
      */
     constructor(options) {
         this.peer = options.peer;
         this.polite = options.polite;
-        this.send = options.send;
+        this.signal = options.signal;
         this.stream = options.stream;
         this.pc = new RTCPeerConnection({
             iceServers: options.iceServers,
@@ -52,7 +54,7 @@ class PeerSession {
             try {
                 this.makingOffer = true;
                 await this.pc.setLocalDescription();
-                this.send({type: 'signal', to: this.peer, description: this.pc.localDescription});
+                this.sendDescription();
             } catch (e) {
                 console.warn('negotiation failed', e);
             } finally {
@@ -61,7 +63,7 @@ class PeerSession {
         };
         this.pc.onicecandidate = ({candidate}) => {
             if (candidate)
-                this.send({type: 'signal', to: this.peer, candidate: candidate.toJSON()});
+                this.signal({candidate: candidate.toJSON()});
         };
         this.pc.ontrack = ({streams, track}) => {
             this.ontrack(streams[0] || new MediaStream([track]));
@@ -74,8 +76,13 @@ class PeerSession {
         };
     }
 
-    /** A signal relayed by the server from our peer. */
-    async gotSignal(/** @type {{description?: RTCSessionDescriptionInit, candidate?: RTCIceCandidateInit}} */ msg) {
+    sendDescription() {
+        const d = this.pc.localDescription;
+        if (d) this.signal({description: {type: d.type, sdp: d.sdp}});
+    }
+
+    /** A description or a candidate from our peer (relayed by the server). */
+    async gotSignal(/** @type {SignalPayload} */ msg) {
         const pc = this.pc;
         try {
             if (msg.description) {
@@ -93,7 +100,7 @@ class PeerSession {
                     await pc.addIceCandidate(c).catch(() => {});
                 if (description.type === 'offer') {
                     await pc.setLocalDescription();
-                    this.send({type: 'signal', to: this.peer, description: pc.localDescription});
+                    this.sendDescription();
                     // From now on this side may offer too; the browser fires negotiationneeded
                     // again for anything the first offer did not cover.
                     this.started = true;

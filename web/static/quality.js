@@ -19,11 +19,14 @@ const QUALITY = {
     fair: {rtt: 0.25, loss: 0.03, videoKbps: 200},
 };
 
+/**
+ * @typedef {{rtt: number, loss: number, kbps: number, framesDecoded: number, level: string}} QualityReport
+ */
+
 class QualityMonitor {
     /**
      * @param {RTCPeerConnection} pc
-     * @param {(report: {rtt: number, loss: number, kbps: number, framesDecoded: number,
-     *          level: string}) => void} onreport
+     * @param {(report: QualityReport) => void} onreport
      */
     constructor(pc, onreport) {
         this.pc = pc;

@@ -1,8 +1,9 @@
 // @ts-check
 /**
- * Proxima's signalling client. DOM-free: it speaks the protocol of docs/protocol.md over a
- * WebSocket, reconnects with backoff and says hello again (resume=true when the page still has
- * its peer connection). Incoming messages go to onmessage; the UI assigns the on* callbacks.
+ * Proxima's signalling transport. DOM-free: a WebSocket to the server that says hello (resume=true
+ * when the page still has its peer connections), pings, reconnects with backoff and knows the
+ * close codes of docs/protocol.md. Every other message goes, parsed, to onmessage: the protocol
+ * layer (protocol.js, ProximaClient) reads them; the page scripts never see one.
  */
 'use strict';
 
@@ -26,6 +27,11 @@ class Signalling {
         /** @type {number|undefined} */
         this.pingTimer = undefined;
         this.lastPong = 0;
+    }
+
+    /** The WebSocket URL of a path on this page's server (ws: or wss: as the page). @param {string} path */
+    static urlFor(path) {
+        return (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + path;
     }
 
     connect() {

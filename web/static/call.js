@@ -1,0 +1,291 @@
+// @ts-check
+/**
+ * The call on the live page: a room, so one link per other participant (peer id → its
+ * PeerSession, its QualityMonitor and its video element), and what the call step shows of them.
+ * The first link uses #remote-video, #quality and #peer-status; any further link gets its own
+ * video in #more-videos, labelled with the participant's name (the group layout comes later).
+ * A UI piece of interview.js: it talks to the server only through the protocol layer's methods
+ * (ProximaClient) and is given the typed values of its callbacks.
+ */
+'use strict';
+
+/**
+ * One link of the call: the peer connection with one other participant.
+ * @typedef {object} Link
+ * @property {string} peer
+ * @property {boolean} primary  shown in #remote-video, #quality and #peer-status
+ * @property {boolean} planB  a dead path on it sends the whole call to the phone
+ * @property {PeerSession|null} session  null while the camera opens
+ * @property {QualityMonitor|null} quality
+ * @property {HTMLVideoElement} video
+ * @property {HTMLElement} status
+ * @property {Promise<void>} queue  what happens on it (its start, then each signal), in order
+ * @property {number} lostTimer
+ * @property {number} poorReports
+ */
+
+class CallView {
+    /**
+     * @param {{client: ProximaClient, role: string,
+     *          text: (id: string, values?: Record<string, string>) => string}} options
+     */
+    constructor(options) {
+        this.client = options.client;
+        this.role = options.role;
+        this.text = options.text;
+        /** @type {Map<string, Link>} */
+        this.links = new Map();
+        /** @type {MediaStream|null} */
+        this.stream = null;
+        /** @type {Promise<unknown>} */
+        this.opening = Promise.resolve();
+        /** @type {RTCIceServer[]} */
+        this.iceServers = [];
+        this.relayOnly = false;
+        /** @type {'video'|'audio'} */
+        this.mode = 'video';
+        /** The person's consent: sound only keeps the camera off; audioFallback allows the switch. */
+        this.consent = {modality: 'video', audioFallback: false};
+        /** A link started: the page shows the call. */
+        this.onstarted = () => {};
+        /** The path died and signalling is down too: the page says whom to call. */
+        this.onlost = () => {};
+    }
+
+    /** @param {string} id */
+    el(id) {
+        return /** @type {HTMLElement} */ (document.getElementById(id));
+    }
+
+    /** Whether a peer connection is still open (then a reconnection resumes). */
+    live() {
+        return Array.from(this.links.values()).some(
+            l => l.session !== null && l.session.pc.connectionState !== 'closed');
+    }
+
+    /** The camera and microphone, opened once for every link (one opening at a time). */
+    openMedia(/** @type {string} */ wanted) {
+        const next = this.opening.catch(() => null).then(() => this.openStream(wanted));
+        this.opening = next;
+        return next;
+    }
+
+    async openStream(/** @type {string} */ wanted) {
+        const video = wanted === 'video';
+        if (this.stream) {
+            // Opened again for video only when no other link sends this stream (applyMode adds
+            // a camera to a live stream instead).
+            const sending = Array.from(this.links.values()).some(l => l.session !== null);
+            if (!video || this.stream.getVideoTracks().length || sending) return this.stream;
+            for (const t of this.stream.getTracks()) t.stop();
+        }
+        try {
+            this.stream = await navigator.mediaDevices.getUserMedia({audio: true, video: video});
+        } catch (e) {
+            this.stream = await navigator.mediaDevices.getUserMedia({audio: true, video: false});
+        }
+        /** @type {HTMLVideoElement} */ (this.el('local-video')).srcObject = this.stream;
+        return this.stream;
+    }
+
+    /** Every link closed, the camera and microphone released. */
+    stop() {
+        for (const link of this.links.values()) CallView.close(link);
+        this.links.clear();
+        this.el('more-videos').replaceChildren();
+        this.el('more-videos').hidden = true;
+        if (this.stream) for (const t of this.stream.getTracks()) t.stop();
+        this.stream = null;
+    }
+
+    static close(/** @type {Link} */ link) {
+        if (link.quality) link.quality.stop();
+        if (link.session) link.session.close();
+        window.clearTimeout(link.lostTimer);
+    }
+
+    /** Run fn on the link after what is already queued there; an error is logged, not fatal. */
+    static enqueue(/** @type {Link} */ link, /** @type {() => Promise<void>} */ fn) {
+        link.queue = link.queue.then(fn).catch(e => console.warn('proxima: link', link.peer, e));
+    }
+
+    /**
+     * Where a new link shows and whether it leads to plan B, kept simple until the group layout
+     * (a later issue): on the person's page, the link to the worker is the main one and the only
+     * one whose dead path means the phone (today the only worker in a room is the host: a
+     * colleague takes the host's id, protocol.md "Participant"); on the worker's page, the first
+     * link is the main one and a dead path on any link means the phone, as in a 1:1.
+     * @param {string} peer
+     */
+    placeOf(peer) {
+        const taken = Array.from(this.links.values()).some(l => l.primary);
+        const isWorker = window.ProximaClient.roleOf(peer) === 'worker';
+        return this.role === 'person' ? {primary: isWorker && !taken, planB: isWorker} :
+            {primary: !taken, planB: true};
+    }
+
+    /** Admitted with a peer: a new link, or that peer's again (a fresh page over there). */
+    admitted(/** @type {Admission} */ a) {
+        this.mode = a.mode === 'audio' ? 'audio' : 'video';
+        const old = this.links.get(a.peer);
+        if (old) {
+            CallView.close(old);
+            this.links.delete(a.peer);
+        }
+        const place = old ? {primary: old.primary, planB: old.planB} : this.placeOf(a.peer);
+        const view = old ? {video: old.video, status: old.status} : place.primary ?
+            {video: /** @type {HTMLVideoElement} */ (this.el('remote-video')), status: this.el('peer-status')} :
+            this.addVideo(a.peer, a.name);
+        /** @type {Link} */
+        const link = {peer: a.peer, ...place, ...view, session: null, quality: null,
+                      queue: Promise.resolve(), lostTimer: 0, poorReports: 0};
+        this.links.set(a.peer, link);
+        CallView.enqueue(link, () => this.start(link, a.polite));
+    }
+
+    /** A further participant's video, labelled with their name (#peer-video template). */
+    addVideo(/** @type {string} */ peer, /** @type {string} */ name) {
+        const template = /** @type {HTMLTemplateElement} */ (document.getElementById('peer-video'));
+        const figure = /** @type {HTMLElement} */ (
+            /** @type {DocumentFragment} */ (template.content.cloneNode(true)).firstElementChild);
+        const video = /** @type {HTMLVideoElement} */ (figure.querySelector('video'));
+        figure.dataset.peer = peer;
+        video.setAttribute('aria-label', name || this.el('remote-video').getAttribute('aria-label') || '');
+        /** @type {HTMLElement} */ (figure.querySelector('figcaption')).textContent = name;
+        this.el('more-videos').append(figure);
+        this.el('more-videos').hidden = false;
+        return {video, status: /** @type {HTMLElement} */ (figure.querySelector('[role=status]'))};
+    }
+
+    async start(/** @type {Link} */ link, /** @type {boolean} */ polite) {
+        const wanted = this.role === 'person' && this.consent.modality === 'audio' ? 'audio' : this.mode;
+        const stream = await this.openMedia(wanted);
+        if (this.links.get(link.peer) !== link) return;  // replaced, or the call stopped, meanwhile
+        const session = new window.ProximaPeer({
+            peer: link.peer, polite, iceServers: this.iceServers, relayOnly: this.relayOnly, stream,
+            signal: s => this.client.signal(link.peer, s)});
+        link.session = session;
+        session.ontrack = s => { link.video.srcObject = s; };
+        session.onincident = kind => this.client.incident(kind);
+        session.onconnection = state => this.gotConnection(link, state);
+        const quality = new window.ProximaQuality(session.pc, report => this.gotQuality(link, report));
+        link.quality = quality;
+        quality.expectVideo = this.mode === 'video';
+        quality.onsilence = stage => {
+            if (stage === 'restart') {
+                session.restartIce();
+            } else if (stage === 'dead' && link.planB) {  // nothing arrives: the phone, not sound only
+                this.client.incident('no_media');
+                this.connectionLost(link);
+            }
+        };
+        if (this.mode === 'audio') await session.setAudioOnly(true);
+        this.onstarted();
+        this.updateModeButton();
+    }
+
+    /** A description or a candidate from a peer, after what its link is doing. */
+    signal(/** @type {string} */ from, /** @type {SignalPayload} */ signal) {
+        const link = this.links.get(from);
+        if (link) CallView.enqueue(link, async () => { if (link.session) await link.session.gotSignal(signal); });
+    }
+
+    /** A peer's signalling went away (it may come back; the link may even still work). */
+    left(/** @type {string} */ peer) {
+        const link = this.links.get(peer);
+        if (link) link.status.textContent = this.text('t-peer-left');
+    }
+
+    /** A peer's microphone or camera went on or off. */
+    media(/** @type {MediaStateChange} */ m) {
+        const link = this.links.get(m.from);
+        if (link) link.status.textContent = !m.audio ? this.text('t-muted') :
+            !m.video ? this.text('t-cam-hidden') : this.text('t-peer-here');
+    }
+
+    /** This page's microphone or camera on or off, on every link. */
+    setTrack(/** @type {'mic'|'cam'} */ kind, /** @type {boolean} */ on) {
+        for (const link of this.links.values()) {
+            if (link.session && kind === 'mic') link.session.setMicrophone(on);
+            else if (link.session) link.session.setCamera(on);
+        }
+    }
+
+    gotConnection(/** @type {Link} */ link, /** @type {string} */ state) {
+        if (state === 'connected') {
+            window.clearTimeout(link.lostTimer);
+            link.lostTimer = 0;
+            link.status.textContent = this.text('t-peer-here');
+        } else if ((state === 'disconnected' || state === 'failed') && !link.lostTimer && link.planB) {
+            link.lostTimer = window.setTimeout(() => this.connectionLost(link), 10000);
+        }
+    }
+
+    /** Nothing arrives any more (or ICE stayed down about 10 s): plan B by phone. */
+    connectionLost(/** @type {Link} */ link) {
+        window.clearTimeout(link.lostTimer);
+        link.lostTimer = 0;
+        const s = link.session;
+        if (s && s.pc.connectionState === 'connected' && !(link.quality && link.quality.silent)) return;
+        if (!this.client.fallback('connection_lost')) this.onlost();
+    }
+
+    gotQuality(/** @type {Link} */ link, /** @type {QualityReport} */ report) {
+        if (link.primary) {
+            const q = this.el('quality');
+            q.textContent = this.text('t-q-' + report.level);
+            q.dataset.level = report.level;
+            q.dataset.framesDecoded = String(report.framesDecoded);
+        }
+        if (!link.planB) return;
+        if (report.level === 'poor' && this.mode === 'video') {
+            link.poorReports += 1;
+            if (link.poorReports === 2) {
+                this.client.incident('poor_quality');
+                if (this.role === 'person' && this.consent.audioFallback)
+                    this.client.modality('audio', 'poor_quality');
+                else
+                    this.notice(this.text('t-q-poor'));
+            }
+        } else {
+            link.poorReports = 0;
+        }
+    }
+
+    notice(/** @type {string} */ message) {
+        const el = this.el('modality-notice');
+        el.textContent = message;
+        el.hidden = false;
+    }
+
+    updateModeButton() {
+        const b = this.el('btn-audio-only');
+        b.textContent = this.text(this.mode === 'audio' ? 't-to-video' : 't-to-audio');
+        b.setAttribute('aria-pressed', String(this.mode === 'audio'));
+    }
+
+    /** Video or sound only, on every link (replaceTrack: no renegotiation). */
+    async applyMode(/** @type {'video'|'audio'} */ mode) {
+        this.mode = mode;
+        const sessions = Array.from(this.links.values()).flatMap(l => l.session ? [l.session] : []);
+        const stream = this.stream;
+        if (mode === 'video' && sessions.length && stream && !stream.getVideoTracks().length &&
+            !(this.role === 'person' && this.consent.modality === 'audio')) {
+            const camera = await navigator.mediaDevices.getUserMedia({video: true});
+            const track = camera.getVideoTracks()[0];
+            stream.addTrack(track);
+            for (const session of sessions) {
+                const sender = session.videoSender();
+                if (sender) await sender.replaceTrack(track);
+            }
+        }
+        for (const link of this.links.values()) {
+            if (link.session) await link.session.setAudioOnly(mode === 'audio');
+            if (link.quality) link.quality.expectVideo = mode === 'video';
+        }
+        this.notice(this.text(mode === 'audio' ? 't-mode-audio' : 't-mode-video'));
+        this.updateModeButton();
+    }
+}
+
+window.ProximaCall = CallView;
