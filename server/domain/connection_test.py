@@ -14,7 +14,15 @@ advice is sound only whatever the video rate or loss, so those two edges would c
 
 from __future__ import annotations
 
-from typing import Any
+import typing
+from collections.abc import Mapping
+from typing import Literal
+
+Figure = float | str | None
+"""One measured figure: a number (``path``, the route the media took, is a name), or None when
+it could not be measured."""
+Figures = Mapping[str, Figure]
+Recommendation = Literal["video", "audio", "phone"]
 
 THRESHOLDS = {
     "audio_kbps": (8.0, 20.0),    # below 8: no usable sound; from 20: clear sound
@@ -24,21 +32,27 @@ THRESHOLDS = {
     "rtt_ms": (400.0, 1500.0),    # conversation is awkward from 400 ms, impossible from 1500 ms
 }
 
-RECOMMENDATIONS = ("video", "audio", "phone")
+RECOMMENDATIONS: tuple[Recommendation, ...] = typing.get_args(Recommendation)
 
 
-def recommend(figures: dict[str, Any]) -> str:
+def _number(figures: Figures, name: str, missing: float) -> float:
+    """The figure ``name`` as a number; ``missing`` when it was not measured."""
+    value = figures.get(name)
+    return float(value) if isinstance(value, (int, float)) else missing
+
+
+def recommend(figures: Figures) -> Recommendation:
     """'video' (video will work well), 'audio' (video may freeze: audio only) or 'phone'.
 
     ``figures`` holds ``audio_kbps`` and ``video_kbps`` (the lower of upstream and downstream),
     ``fps`` (frames a second received back), ``loss`` (0..1, the worse direction) and ``rtt_ms``;
     a missing figure counts as the worst.
     """
-    audio = float(figures.get("audio_kbps") or 0)
-    video = float(figures.get("video_kbps") or 0)
-    fps = float(figures.get("fps") or 0)
-    loss = float(figures.get("loss") if figures.get("loss") is not None else 1)
-    rtt = float(figures.get("rtt_ms") if figures.get("rtt_ms") is not None else 10_000)
+    audio = _number(figures, "audio_kbps", 0.0)
+    video = _number(figures, "video_kbps", 0.0)
+    fps = _number(figures, "fps", 0.0)
+    loss = _number(figures, "loss", 1.0)
+    rtt = _number(figures, "rtt_ms", 10_000.0)
     audio_min, audio_good = THRESHOLDS["audio_kbps"]
     (video_good,) = THRESHOLDS["video_kbps"]
     loss_good, loss_bad = THRESHOLDS["loss"]
@@ -51,18 +65,21 @@ def recommend(figures: dict[str, Any]) -> str:
     return "audio"
 
 
-def combine(browser: dict[str, Any], server: dict[str, Any]) -> dict[str, Any]:
+def combine(browser: Figures, server: Figures) -> dict[str, Figure]:
     """One set of figures from the browser's and the server's measurements.
 
     Throughput is the lower of upstream (what the server received) and downstream (what the
     browser received); loss and jitter are the worse of the two directions.
     """
-    def low(*values: Any) -> float:
-        found = [float(v) for v in values if v is not None]
+    def numbers(values: tuple[Figure, ...]) -> list[float]:
+        return [float(v) for v in values if isinstance(v, (int, float))]
+
+    def low(*values: Figure) -> float:
+        found = numbers(values)
         return round(min(found), 1) if found else 0.0
 
-    def high(*values: Any) -> float | None:
-        found = [float(v) for v in values if v is not None]
+    def high(*values: Figure) -> float | None:
+        found = numbers(values)
         return round(max(found), 4) if found else None
 
     return {
