@@ -104,7 +104,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 
 async def _close_websockets(app: web.Application) -> None:
     """Tell every signalling client we are going away; they reconnect by themselves."""
-    for ws in list(app[WEBSOCKETS]):
+    sockets = app[WEBSOCKETS]  # a copy is walked: each socket leaves the set as it closes
+    for ws in list(sockets):
         await ws.close(code=1001, message=b"server shutdown")
 
 

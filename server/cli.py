@@ -10,7 +10,8 @@ import socket
 import ssl
 import sys
 from pathlib import Path
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from server.base import certs, settings
@@ -22,7 +23,7 @@ from server.storage.repositories import Store
 T = TypeVar("T")
 
 
-def _with_store(config: settings.Config, fn: Callable[[Store], Awaitable[T]]) -> T:
+def _with_store(config: settings.Config, fn: Callable[[Store], Coroutine[Any, Any, T]]) -> T:
     store = storage.open_store(config)  # StorageUnavailable, KeyProblem: see main()
     try:
         return asyncio.run(fn(store))
@@ -101,9 +102,9 @@ def _own_command() -> str:
 
 
 def cmd_create_worker(config: settings.Config, args: argparse.Namespace) -> int:
-    from server.domain.models import Invalid
+    from server.domain.models import Invalid, Worker
 
-    async def create(store: Store) -> tuple[Any, str]:
+    async def create(store: Store) -> tuple[Worker, str]:
         worker, password = await accounts.create_worker(store, args.email, args.name, args.phone,
                                                         args.role)
         await store.audit.record("cli", "create_worker", "ok",

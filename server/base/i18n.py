@@ -42,7 +42,7 @@ def translations(lang: str) -> gettext.NullTranslations:
 def pick(requested: str | None, accept_language: str | None = None) -> str:
     """The language to use: an explicit choice, else the browser's preference, else French."""
     if requested in LANGUAGES:
-        return requested  # type: ignore[return-value]
+        return requested
     for part in (accept_language or "").split(","):
         code = part.split(";")[0].strip().lower()[:2]
         if code in LANGUAGES:
@@ -93,6 +93,7 @@ def environment(lang: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # install_gettext_translations is added by the i18n extension, which mypy cannot see.
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     return env
 

@@ -65,4 +65,5 @@ def make_ics(appointment: Appointment, worker: Worker, host: str, summary: str,
     calendar.add("version", "2.0")
     calendar.add("method", method)
     calendar.add_component(event)
-    return calendar.to_ical().decode("utf-8")
+    ical: bytes = calendar.to_ical()
+    return ical.decode("utf-8")

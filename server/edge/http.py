@@ -41,8 +41,12 @@ BUS = web.AppKey("bus", LiveBus)
 INTERVIEWS = web.AppKey("interviews", InterviewService)
 LIVE_ACCESS = web.AppKey("live_access", LiveAccess)
 TESTS = web.AppKey("tests", object)  # server.test_peer.ConnectionTests
-WEBSOCKETS = web.AppKey("websockets", set)  # open signalling sockets, closed on shutdown
-WORKER = web.RequestKey("worker", object)  # the Worker behind the session cookie, or None
+# Open signalling sockets, closed on shutdown.
+WEBSOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("websockets")
+# The Worker behind the session cookie, or None; looked up once a request.
+WORKER: web.RequestKey[Worker | None] = web.RequestKey("worker")
+# An error response's stable code, for the refusal's audit entry.
+ERROR_CODE = web.ResponseKey("error_code", str)
 
 SESSION_COOKIE = "__Host-proxima-session"
 GUEST_COOKIE = "__Host-proxima-guest"
@@ -71,7 +75,7 @@ class ApiError(Exception):
 
 def uses_media(handler: Handler) -> Handler:
     """Mark a page that may open the camera and microphone (Permissions-Policy)."""
-    handler.uses_media = True  # type: ignore[attr-defined]
+    handler.uses_media = True  # type: ignore[attr-defined]  # a mark edge_middleware reads back
     return handler
 
 
@@ -105,7 +109,7 @@ def error_response(request: web.Request, status: int, code: str, message: str,
         html = i18n.render(lang, "error.html", status=status, code=code, message=message,
                            worker=None, csrf=None)
         response = web.Response(text=html, status=status, content_type="text/html")
-    response.proxima_code = code  # type: ignore[attr-defined]  # for the refusal's audit entry
+    response[ERROR_CODE] = code
     return response
 
 
@@ -193,8 +197,7 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 
 def _error_code(response: web.StreamResponse) -> str:
-    code = getattr(response, "proxima_code", None)
-    return code if isinstance(code, str) else str(response.status)
+    return response[ERROR_CODE] if ERROR_CODE in response else str(response.status)
 
 
 def _fill(message: str, params: dict[str, Any]) -> str:
@@ -314,7 +317,7 @@ async def end_session(request: web.Request, response: web.StreamResponse) -> Non
 async def session_worker(request: web.Request) -> Worker | None:
     """The logged-in worker, or None (also when the session timed out or was disabled)."""
     if WORKER in request:
-        return request[WORKER]  # type: ignore[return-value]
+        return request[WORKER]
     worker = None
     value = request.cookies.get(SESSION_COOKIE)
     if value:
