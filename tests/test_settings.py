@@ -72,8 +72,8 @@ def test_a_table_that_disagrees_with_the_attributes_is_caught():
     bad_default = tuple(dataclasses.replace(s, default="TRACE") if s is level else s
                         for s in table)
     assert disagreements(bad_default, settings.Config) == [
-        "log_level: the default is refused (PROXIMA_LOG_LEVEL: 'TRACE' is not one of DEBUG, "
-        "INFO, WARNING, ERROR)"]
+        ("log_level: the default is refused (PROXIMA_LOG_LEVEL: 'TRACE' is not one of DEBUG, "
+         "INFO, WARNING, ERROR)")]
 
 
 def test_values_read_as_text_get_their_row_types():

@@ -35,7 +35,7 @@ def make_dev_certs(directory: Path, names: tuple[str, ...] = ("localhost",),
     server_pem = directory / "server.pem"
     if server_pem.exists() and not force:
         return False
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Proxima development CA"),
                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Proxima (development)")])
@@ -87,6 +87,6 @@ def certificate_problem(cert_file: str, key_file: str) -> str | None:
         serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     except (ValueError, OSError) as exc:
         return f"certificate or key cannot be read: {exc}"
-    if cert.not_valid_after_utc < dt.datetime.now(dt.timezone.utc):
+    if cert.not_valid_after_utc < dt.datetime.now(dt.UTC):
         return f"certificate {cert_file} expired on {cert.not_valid_after_utc:%Y-%m-%d}"
     return None

@@ -14,7 +14,7 @@ import functools
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 

@@ -16,6 +16,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -102,7 +103,7 @@ class Sealer:
             raise SealError("unknown sealed format")
         try:
             data = self._aead.decrypt(blob[1:13], blob[13:], None)
-        except Exception:
+        except (InvalidTag, ValueError):  # another key, or a value cut short
             raise SealError("sealed data cannot be opened with this secret key") from None
         return json.loads(data)
 

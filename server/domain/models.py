@@ -223,7 +223,8 @@ class Appointment:
         if not 5 <= self.duration_minutes <= 240:
             raise Invalid("duration_minutes", N_("The duration must be between 5 and 240 minutes."))
         if not 0 <= self.test_minutes <= 120:
-            raise Invalid("test_minutes", N_("The connection test must be between 0 and 120 minutes before."))
+            raise Invalid("test_minutes",
+                          N_("The connection test must be between 0 and 120 minutes before."))
         check_choice("modality", self.modality, MODALITIES)
         check_choice("plan_b", self.plan_b, PLAN_B)
         self.topic = check_text("topic", self.topic, 2000)
@@ -295,7 +296,8 @@ class GuestBrowser:
 
 @dataclasses.dataclass
 class BrowserGroup:
-    """Browsers of one kind that opened a link, folded for the worker: "Chrome, Android phone × 3"."""
+    """Browsers of one kind that opened a link, folded for the worker: "Chrome, Android phone
+    × 3"."""
 
     browser: str
     device: str
@@ -304,7 +306,7 @@ class BrowserGroup:
     last_seen_at: dt.datetime
 
     @classmethod
-    def fold(cls, browsers: list[GuestBrowser]) -> list["BrowserGroup"]:
+    def fold(cls, browsers: list[GuestBrowser]) -> list[BrowserGroup]:
         """One group per browser and device, in the order they first appeared."""
         groups: dict[tuple[str, str], BrowserGroup] = {}
         for b in browsers:

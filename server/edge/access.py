@@ -7,7 +7,7 @@ from aiohttp import web
 from server.domain.models import N_, Appointment, Case, Worker, may_access
 from server.edge.http import STORE, ApiError
 
-__all__ = ["may_access", "visible_cases", "case_for", "appointment_for", "int_id"]
+__all__ = ["appointment_for", "case_for", "int_id", "may_access", "visible_cases"]
 
 
 async def visible_cases(request: web.Request, worker: Worker) -> list[Case]:
@@ -57,9 +57,8 @@ def parse_id(value: object) -> int | None:
     ``"+1"``, non-ASCII digits), zero or less, or beyond SQLite's INTEGER range (which would
     raise OverflowError at the database instead of "not found").
     """
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-        value = int(value)
-    elif isinstance(value, float) and value.is_integer():  # JSON's 3.0 is the integer 3
+    if ((isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19)
+            or (isinstance(value, float) and value.is_integer())):  # JSON's 3.0 is the integer 3
         value = int(value)
     if type(value) is not int or not 0 < value <= MAX_ID:
         return None

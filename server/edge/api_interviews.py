@@ -1,4 +1,5 @@
-"""After the session: its log, and the worker's closing form (``/api/appointments/{id}/session``)."""
+"""After the session: its log, and the worker's closing form
+(``/api/appointments/{id}/session``)."""
 
 from __future__ import annotations
 

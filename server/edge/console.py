@@ -6,6 +6,7 @@ integrators use.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from server.base import clock, i18n
+from server.base.settings import Config
 from server.domain.models import N_, BrowserGroup, Worker
 from server.edge.access import appointment_for, case_for, int_id, visible_cases
 from server.edge.http import CONFIG, LANG_COOKIE, STORE, ApiError, request_language, session_worker
@@ -112,7 +114,7 @@ async def new_appointment_page(request: web.Request) -> web.Response:
                  default_date=tomorrow.isoformat(), clock_changes=_clock_changes(config))
 
 
-def _clock_changes(config: Any) -> list[dict[str, str]]:
+def _clock_changes(config: Config) -> list[dict[str, str]]:
     """The clock changes an appointment may fall on (for the form's choice of a repeated time)."""
     today = clock.to_local(clock.now(), config.timezone).date()
     return [change.public() for change in clock.clock_changes(
@@ -170,7 +172,11 @@ async def workers_page(request: web.Request) -> web.Response:
 async def ca_certificate(request: web.Request) -> web.StreamResponse:
     """The development CA certificate, so a worker's browser can trust this server."""
     path = request.app[CONFIG].ca_file
-    if not path or not Path(path).exists():
+    try:
+        body = await asyncio.to_thread(Path(path).read_bytes) if path else None
+    except FileNotFoundError:
+        body = None
+    if body is None:
         raise web.HTTPNotFound()
-    return web.Response(body=Path(path).read_bytes(), content_type="application/x-x509-ca-cert",
+    return web.Response(body=body, content_type="application/x-x509-ca-cert",
                         headers={"Content-Disposition": 'attachment; filename="proxima-ca.pem"'})

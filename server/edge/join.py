@@ -85,7 +85,7 @@ async def open_link(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther(f"/rdv/{appointment.public_id}")
     existing = request.cookies.get(_cookie_name(appointment))
     if existing:
-        known_state, guest, known = await scheduling.guest(existing)
+        known_state, _, known = await scheduling.guest(existing)
         if known_state == "valid" and known is not None and known.id == invitation.id:
             raise response
     admitted = await scheduling.admit_browser(invitation, request.headers.get("User-Agent", ""))
@@ -109,7 +109,7 @@ async def appointment_page(request: web.Request) -> web.Response:
     cookie = request.cookies.get(_cookie_name(appointment)) if appointment else None
     if appointment is None or not cookie:
         return await _ended_page(request, "unknown", None)
-    state, guest, invitation = await request.app[SCHEDULING].guest(cookie)
+    state, _, invitation = await request.app[SCHEDULING].guest(cookie)
     if state != "valid" or invitation is None or invitation.appointment_id != appointment.id:
         return await _ended_page(request, state if invitation else "unknown", invitation)
     case = await store.cases.get(appointment.case_id)

@@ -19,6 +19,7 @@ quote the address or number, is kept sealed and never logged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import email.message
 import email.utils
@@ -168,11 +169,11 @@ async def send_sms_http(template: str, payload: dict[str, Any], ref: str) -> Non
     url = template.format(to=quote(payload["to"]), text=quote(payload["text"]), ref=quote(ref))
     timeout = aiohttp.ClientTimeout(total=20)
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            async with session.post(url) as response:
-                if response.status < 300:
-                    return
-                status, body = response.status, (await response.text(errors="replace"))[:300]
+        async with (aiohttp.ClientSession(timeout=timeout) as session,
+                    session.post(url) as response):
+            if response.status < 300:
+                return
+            status, body = response.status, (await response.text(errors="replace"))[:300]
     except (aiohttp.ClientError, OSError) as exc:
         raise DeliveryError("sms_gateway_unreachable", f"{type(exc).__name__}: {exc}") from exc
     raise sms_failure(status, body)
@@ -196,12 +197,10 @@ class Postman:
             try:
                 while await self.deliver_one():
                     pass
-            except Exception:  # noqa: BLE001 - the job must survive anything
+            except Exception:  # the job must survive anything
                 log.exception("outbox round failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.config.outbox_interval_seconds)
-            except asyncio.TimeoutError:
-                pass
             self._wake.clear()
 
     async def deliver_one(self) -> bool:

@@ -1,7 +1,8 @@
 """The embedded SQLite database: one connection, used from one thread, off the event loop.
 
 Every query runs in a single worker thread, so writes never interleave and the event loop never
-blocks on disk. Migrations are numbered SQL files in ``server/migrations`` applied in order at start.
+blocks on disk. Migrations are numbered SQL files in ``server/storage/migrations`` applied in
+order at start.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import contextvars
 import importlib.resources
 import os
 import sqlite3
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 _ACT: contextvars.ContextVar[object | None] = contextvars.ContextVar("proxima_act", default=None)
@@ -58,7 +60,8 @@ def files(path: Path) -> tuple[Path, Path, Path]:
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
-    """Roll back if a transaction is still open (SQLite ends some by itself, e.g. on a full disk)."""
+    """Roll back if a transaction is still open (SQLite ends some by itself, e.g. on a full
+    disk)."""
     if conn.in_transaction:
         conn.execute("ROLLBACK")
 
@@ -143,7 +146,8 @@ class Database:
         return await loop.run_in_executor(self._executor, self._call, fn)
 
     def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """``fn(connection)`` in the database thread; the disk's faults become StorageUnavailable."""
+        """``fn(connection)`` in the database thread; the disk's faults become
+        StorageUnavailable."""
         try:
             return fn(self._conn)
         except sqlite3.Error as exc:

@@ -25,8 +25,14 @@ from server.base.settings import Config
 from server.storage.db import Database, StorageUnavailable, files
 from server.storage.repositories import Store
 
-__all__ = ["KeyProblem", "StorageUnavailable", "open_store", "prepare_data_dir", "unlock",
-           "key_problem"]
+__all__ = [
+    "KeyProblem",
+    "StorageUnavailable",
+    "key_problem",
+    "open_store",
+    "prepare_data_dir",
+    "unlock",
+]
 
 KEY_CHECK_VALUE = "proxima key check"
 PROBE = ".proxima-write-probe"
