@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.domain.models import N_, Case, OutboxMessage, Worker
+from server.domain.models import N_, Case, Worker
+from server.domain.outbox import OutboxMessage
 from server.edge.access import int_id, may_access
 from server.edge.http import STORE, ApiError, require_worker
 

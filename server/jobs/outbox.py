@@ -36,7 +36,7 @@ import aiosmtplib
 
 from server.base import clock
 from server.base.settings import Config
-from server.domain.models import OutboxMessage
+from server.domain.outbox import OutboxMessage
 from server.storage.repositories import Store
 
 log = logging.getLogger("proxima.outbox")

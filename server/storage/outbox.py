@@ -11,7 +11,7 @@ import sqlite3
 from typing import Any
 
 from server.base import clock
-from server.domain.models import OutboxMessage
+from server.domain.outbox import OutboxMessage
 from server.storage.repository import Repository
 from server.storage.rows import all_rows, inserted_id, maybe_one, one
 
