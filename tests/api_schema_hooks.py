@@ -78,7 +78,7 @@ def _next_year(day: Any) -> Any:
     """``YYYY-MM-DD`` moved to the same day next year (28 February for a 29th); else unchanged."""
     if not isinstance(day, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", day):
         return day
-    year = dt.date.today().year + 1
+    year = dt.datetime.now(dt.UTC).year + 1
     month, mday = int(day[5:7]), int(day[8:10])
     if (month, mday) == (2, 29) and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
         mday = 28

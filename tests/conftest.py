@@ -136,11 +136,11 @@ class Proxima:
 def loopback_config(tmp: Path, cert_dir: Path, **overrides: Any) -> settings.Config:
     """Settings for a Proxima on a free loopback port, with quick job timers for tests."""
     port = free_port()
-    values = dict(
-        host="127.0.0.1", port=port, public_url=f"https://127.0.0.1:{port}",
-        data_dir=str(tmp / f"data-{port}"), cert_file=str(cert_dir / "server.pem"),
-        key_file=str(cert_dir / "server-key.pem"), ca_file=str(cert_dir / "ca.pem"),
-        outbox_interval_seconds=0.2, outbox_retry_seconds=0.3, login_delay_seconds=1.0)
+    values: dict[str, object] = {
+        "host": "127.0.0.1", "port": port, "public_url": f"https://127.0.0.1:{port}",
+        "data_dir": str(tmp / f"data-{port}"), "cert_file": str(cert_dir / "server.pem"),
+        "key_file": str(cert_dir / "server-key.pem"), "ca_file": str(cert_dir / "ca.pem"),
+        "outbox_interval_seconds": 0.2, "outbox_retry_seconds": 0.3, "login_delay_seconds": 1.0}
     values.update(overrides)
     return settings.load(environ={}).replace(**values)
 
@@ -285,7 +285,9 @@ async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.1) -
 def appointment_form(**overrides: Any) -> dict[str, Any]:
     """A valid appointment a few days ahead, in Europe/Paris local time."""
     import datetime as dt
-    day = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    from zoneinfo import ZoneInfo
+    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()
+    day = (today + dt.timedelta(days=3)).isoformat()
     form = {"date": day, "time": "10:00", "duration_minutes": 45, "modality": "video",
             "topic": "Faire le point sur votre dossier de logement.",
             "incident_phone": "01 23 45 67 89", "plan_b": "worker_calls",
@@ -385,7 +387,8 @@ def nft(*commands: str) -> None:
 
 @pytest.fixture
 def screenshots(tmp_path: Path) -> Path:
-    """Where a test saves its screenshots: $PROXIMA_SCREENSHOTS (to look at them), else a temp dir."""
+    """Where a test saves its screenshots: $PROXIMA_SCREENSHOTS (to look at them), else a temp
+    dir."""
     import os
     where = Path(os.environ.get("PROXIMA_SCREENSHOTS") or tmp_path)
     where.mkdir(parents=True, exist_ok=True)

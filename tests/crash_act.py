@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from server.base import settings
 from server.services.scheduling import AppointmentForm, Scheduling
@@ -27,7 +28,8 @@ from server.storage.db import Database
 
 
 def form(days: int) -> AppointmentForm:
-    day = (dt.date.today() + dt.timedelta(days=days)).isoformat()
+    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()  # the service's time zone
+    day = (today + dt.timedelta(days=days)).isoformat()
     return AppointmentForm.from_json({
         "date": day, "time": "10:00", "duration_minutes": 45, "modality": "video",
         "topic": "Faire le point", "incident_phone": "01 23 45 67 89"})

@@ -88,7 +88,7 @@ class Wire:
                 got.append(await self.next(timeout=seconds))
                 if got[-1]["type"] == "_closed":
                     break
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         return got
 

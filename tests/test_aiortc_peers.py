@@ -18,6 +18,7 @@ async def test_two_aiortc_peers_through_the_app(proxima):
     config = RTCConfiguration(iceServers=[])  # never the public STUN fallback
     offerer, answerer = RTCPeerConnection(config), RTCPeerConnection(config)
     received: dict[str, asyncio.Future] = {"worker": asyncio.Future(), "person": asyncio.Future()}
+    readers: list[asyncio.Future] = []  # kept, so that no reading task is collected mid-way
 
     def on_track(side: str):
         def handler(track):
@@ -26,7 +27,7 @@ async def test_two_aiortc_peers_through_the_app(proxima):
                 if not received[side].done():
                     received[side].set_result(frame)
             if track.kind == "video":
-                asyncio.ensure_future(first_frame())
+                readers.append(asyncio.ensure_future(first_frame()))
         return handler
 
     offerer.on("track", on_track("worker"))

@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -106,12 +107,13 @@ async def test_a_date_years_away_is_refused_not_a_server_error(proxima):
     worker = await proxima.worker()
     case = await new_case(worker)
     plan = f"/api/cases/{case['id']}/appointments"
-    too_far = (dt.date.today() + dt.timedelta(days=6 * 366)).isoformat()
+    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()  # the service's time zone
+    too_far = (today + dt.timedelta(days=6 * 366)).isoformat()
     for day, time in (("9999-12-31", "23:59"), ("0001-01-01", "00:30"), (too_far, "10:00")):
         body = await worker.json("POST", plan, appointment_form(date=day, time=time),
                                  status=400)
         assert body["field"] == "date", (day, time)
-    near = (dt.date.today() + dt.timedelta(days=4 * 365)).isoformat()
+    near = (today + dt.timedelta(days=4 * 365)).isoformat()
     await worker.json("POST", plan, appointment_form(date=near), status=201)
 
 

@@ -8,6 +8,7 @@ that is not "ok"."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -119,10 +120,11 @@ async def test_sensitive_reads_and_acts_are_audited(proxima):
     await call["worker"].send(type="end")
     await call["person"].expect("ended")
     config = proxima.app[CONFIG]
-    done = subprocess.run([sys.executable, "-m", "server.cli", "create-worker",
-                           "--email", "cli@example.org", "--name", "Cli Made"],
-                          env={**os.environ, "PROXIMA_DATA_DIR": config.data_dir},
-                          capture_output=True, text=True, timeout=60)
+    done = await asyncio.to_thread(  # off the loop: the server under test runs on it
+        subprocess.run, [sys.executable, "-m", "server.cli", "create-worker",
+                         "--email", "cli@example.org", "--name", "Cli Made"],
+        env={**os.environ, "PROXIMA_DATA_DIR": config.data_dir},
+        capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     actions = [(e["action"], e["outcome"]) for e in await proxima.store.audit.entries()]
     for expected in ("admit", "end_interview", "read_outbox", "list_workers", "read_audit_log",

@@ -11,8 +11,8 @@ from server.services import accounts
 
 
 async def test_worker_first_login_case_and_appointment(proxima, new_context):
-    admin, one_time = await accounts.create_worker(proxima.store, "admin@example.org",
-                                                   "Claire Admin", "01 40 00 00 00", "admin")
+    _admin, one_time = await accounts.create_worker(proxima.store, "admin@example.org",
+                                                    "Claire Admin", "01 40 00 00 00", "admin")
     context = await new_context(ignore_https_errors=True, locale="fr-FR",
                                 viewport={"width": 1024, "height": 800})
     page = await context.new_page()

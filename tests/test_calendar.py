@@ -139,7 +139,7 @@ def test_parameter_values_with_separators_are_quoted():
     from server.domain.calendar import make_ics
     from server.domain.models import Appointment, Worker
 
-    now = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.UTC)
     worker = Worker(1, "anne@example.org", "Anne Martin; CMS: Nord, Est", "01 23 45 67 89",
                     "worker", False, False, now)
     appointment = Appointment(

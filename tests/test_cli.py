@@ -90,7 +90,8 @@ def test_make_run_serves_the_login_page_over_https(tmp_path):
     assert re.search(r"password:\s+[0-9a-f]{6}(-[0-9a-f]{6}){3}\s", text)
     assert ".venv/bin/proxima create-worker --role admin" in text
     after = [line for line in lines[top - 1 + bottom + 1:] if line.strip()]
-    assert all(re.search(r"GET /login|SIGINT|Interrupt|make: \*\*\*", line) for line in after), after
+    assert all(re.search(r"GET /login|SIGINT|Interrupt|make: \*\*\*", line)
+               for line in after), after
     assert (tmp_path / "data" / "proxima.sqlite3").exists()
     assert (tmp_path / "data" / "secret.key").stat().st_mode & 0o077 == 0
 
@@ -124,8 +125,8 @@ def test_make_installs_quietly_and_shows_errors(tmp_path):
     quiet = subprocess.run(make, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert quiet.returncode == 0, quiet.stderr
     shown = (quiet.stdout + quiet.stderr).splitlines()
-    assert shown == [f"Installing Proxima and what it needs in {venv}/ (a minute or two the "
-                     "first time)..."], shown
+    assert shown == [(f"Installing Proxima and what it needs in {venv}/ (a minute or two the "
+                      "first time)...")], shown
     assert "BuildBackendWarning" in (venv / "install.log").read_text(encoding="utf-8")
 
     (venv / ".installed").unlink()

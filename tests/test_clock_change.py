@@ -18,13 +18,18 @@ from server.base import clock
 from server.base.i18n import Formatter
 
 PARIS = ZoneInfo("Europe/Paris")
-UTC = dt.timezone.utc
+UTC = dt.UTC
+
+
+def wall(*fields: int) -> dt.datetime:
+    """A wall-clock time, naive on purpose: the zone is named beside it where it is read."""
+    return dt.datetime(*fields)  # noqa: DTZ001
 
 
 def next_clock_change(back: bool) -> dt.date:
     """The next day (from the day after tomorrow) on which Paris's clocks go back (or forward),
     found with zoneinfo alone: 02:30 happens twice going back, not at all going forward."""
-    day = dt.date.today() + dt.timedelta(days=2)
+    day = dt.datetime.now(PARIS).date() + dt.timedelta(days=2)
     while True:
         first = dt.datetime.combine(day, dt.time(2, 30), PARIS)
         second = first.replace(fold=1)
@@ -92,9 +97,9 @@ def test_the_clock_changes_are_told_in_wall_clock_terms():
     [april] = clock.clock_changes("Australia/Lord_Howe", dt.date(2027, 4, 1), dt.date(2027, 4, 30))
     assert (april.kind, april.public()["from"], april.public()["until"]) == ("back", "01:30",
                                                                              "02:00")
-    assert clock.is_repeated(dt.datetime(2027, 10, 31, 2, 30), "Europe/Paris")
-    assert not clock.is_repeated(dt.datetime(2027, 3, 28, 2, 30), "Europe/Paris")  # skipped
-    assert not clock.is_repeated(dt.datetime(2027, 10, 31, 3, 0), "Europe/Paris")
+    assert clock.is_repeated(wall(2027, 10, 31, 2, 30), "Europe/Paris")
+    assert not clock.is_repeated(wall(2027, 3, 28, 2, 30), "Europe/Paris")  # skipped
+    assert not clock.is_repeated(wall(2027, 10, 31, 3, 0), "Europe/Paris")
 
 
 # -- the API and every place the time is shown -----------------------------------------------
@@ -188,7 +193,8 @@ async def test_the_form_offers_the_choice_only_when_the_time_happens_twice(
     await login_in_browser(page, proxima.url)
     await page.goto(proxima.url + f"/cases/{case['id']}/appointments/new")
     choice = page.get_by_role("group", name=re.compile("Laquelle"))
-    date, time = page.get_by_label("Date", exact=True), page.get_by_label(re.compile("Heure de début"))
+    date = page.get_by_label("Date", exact=True)
+    time = page.get_by_label(re.compile("Heure de début"))
 
     # An ordinary day: no choice, no note, even at 02:30.
     await date.fill((back + dt.timedelta(days=1)).isoformat())

@@ -38,7 +38,7 @@ def path_of(proxima, link):
 
 async def test_opening_the_link_exchanges_the_token_for_a_cookie(proxima, caplog):
     caplog.set_level(logging.DEBUG)
-    anne, case, created = await planned(proxima)
+    anne, _case, created = await planned(proxima)
     token = created["link"].rsplit("/", 1)[1]
     # Only the hash is stored.
     rows = await proxima.store.db.run(lambda c: c.execute(
@@ -94,7 +94,7 @@ async def test_opening_the_link_exchanges_the_token_for_a_cookie(proxima, caplog
 
 
 async def test_expired_link_says_so_in_plain_words(proxima):
-    anne, case, created = await planned(proxima)
+    _anne, _case, created = await planned(proxima)
     past = clock.to_db(clock.now().replace(year=clock.now().year - 1))
     await proxima.store.db.run(lambda c: c.execute("UPDATE invitations SET expires_at = ?",
                                                    (past,)))
@@ -107,7 +107,7 @@ async def test_expired_link_says_so_in_plain_words(proxima):
 
 
 async def test_reissued_link_replaces_the_old_one(proxima):
-    anne, case, created = await planned(proxima)
+    anne, _case, created = await planned(proxima)
     reissued = await anne.json("POST",
                                f"/api/appointments/{created['appointment']['id']}/reissue")
     assert reissued["link"] != created["link"]
@@ -120,7 +120,7 @@ async def test_reissued_link_replaces_the_old_one(proxima):
 
 
 async def test_unknown_link_and_appointment_page_without_cookie(proxima):
-    anne, case, created = await planned(proxima)
+    _anne, _case, created = await planned(proxima)
     unknown = await proxima.client().request("GET", "/j/" + crypto.new_token(),
                                              headers={"Accept": "text/html"})
     assert unknown.status == 404 and "Ce lien ne marche pas" in await unknown.text()
@@ -132,7 +132,7 @@ async def test_unknown_link_and_appointment_page_without_cookie(proxima):
 
 
 async def test_english_page_on_request(proxima):
-    anne, case, created = await planned(proxima)
+    _anne, _case, created = await planned(proxima)
     guest = proxima.client()
     page = await guest.request("GET", path_of(proxima, created["link"]),
                                headers={"Accept": "text/html"})
@@ -181,7 +181,7 @@ async def test_a_browser_that_opened_the_link_still_gets_the_worker_number_after
 
     from playwright.async_api import expect
 
-    anne, case, created = await planned(proxima)
+    _anne, _case, created = await planned(proxima)
     token = created["link"].rsplit("/", 1)[1]
     context = await new_context(ignore_https_errors=True, locale="fr-FR", is_mobile=True,
                                 viewport={"width": 360, "height": 640})

@@ -1,8 +1,8 @@
-"""The outbox when delivery goes wrong, against a real SMTP server (aiosmtpd) that refuses, and a real
-HTTP SMS gateway: a 5xx reply fails the message at once with a plain reason, a 4xx reply is retried
-up to ``outbox_max_attempts``; the crash window sends a duplicate that mail systems fold (same
-Message-ID, same bytes); the server's reply, which quotes the address, is never in clear in the
-database nor in the logs."""
+"""The outbox when delivery goes wrong, against a real SMTP server (aiosmtpd) that refuses, and a
+real HTTP SMS gateway: a 5xx reply fails the message at once with a plain reason, a 4xx reply is
+retried up to ``outbox_max_attempts``; the crash window sends a duplicate that mail systems fold
+(same Message-ID, same bytes); the server's reply, which quotes the address, is never in clear in
+the database nor in the logs."""
 
 from __future__ import annotations
 

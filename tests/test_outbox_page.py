@@ -5,6 +5,7 @@ audited). Checked in Chromium on the console's outbox page, at laptop size."""
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from pathlib import Path
 
@@ -65,7 +66,7 @@ async def test_the_outbox_page_shows_and_copies_the_whole_invitation(proxima, ne
                 "link", name="Télécharger le fichier de calendrier (.ics)").click()
         download = await info.value
         assert download.suggested_filename == "rendez-vous.ics"
-        raw = Path(await download.path()).read_bytes()
+        raw = await asyncio.to_thread(Path(await download.path()).read_bytes)
         calendar = icalendar.Calendar.from_ical(raw)
         assert str(calendar["METHOD"]) == method
         with warnings.catch_warnings():

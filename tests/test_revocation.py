@@ -4,6 +4,7 @@ the invitation again at the moment it happens."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -66,7 +67,7 @@ def _later_form():
 
 
 async def test_admission_checks_the_invitation_again(proxima):
-    anne, case, created, public_id = await planned_soon(proxima)
+    anne, _case, created, public_id = await planned_soon(proxima)
     person = await connect(proxima, await guest(proxima, created["link"]), public_id)
     await consent(person)
     worker = await connect(proxima, anne, public_id)
@@ -96,9 +97,10 @@ async def test_a_worker_disabled_from_the_command_line_is_cut_off_by_the_check(p
     call = await in_call(proxima)
     config = proxima.app[CONFIG]
     env = {**os.environ, "PROXIMA_DATA_DIR": config.data_dir}
-    done = subprocess.run([sys.executable, "-m", "server.cli", "disable-worker",
-                           "--email", "anne@example.org"], env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = await asyncio.to_thread(  # off the loop: the server under test runs on it
+        subprocess.run, [sys.executable, "-m", "server.cli", "disable-worker",
+                         "--email", "anne@example.org"], env=env, capture_output=True,
+        text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     # What the background job runs every few seconds, run now.
     assert await proxima.app[LIVE_ACCESS].recheck() == 1
@@ -133,7 +135,7 @@ async def test_an_open_page_shows_the_revocation_at_once(proxima, new_context, s
     """In Chromium: the person waits; the worker revokes the link; the page says so by itself."""
     from playwright.async_api import expect
 
-    anne, case, created, public_id = await planned_soon(proxima)
+    anne, _case, created, _public_id = await planned_soon(proxima)
     context = await new_context(ignore_https_errors=True, locale="fr-FR", is_mobile=True,
                                 viewport={"width": 360, "height": 740})
     page = await context.new_page()

@@ -31,8 +31,8 @@ async def test_login_throttling_grows_then_refuses(make_proxima):
     assert body["error"] == "too_many_attempts" and int(blocked.headers["Retry-After"]) >= 1
     assert "secondes" in body["message"]
     # Even the right password waits for the delay...
-    r = await client.request("POST", "/api/session",
-                             json={"email": "bob@example.org", "password": "worker-password-for-tests"})
+    r = await client.request("POST", "/api/session", json={
+        "email": "bob@example.org", "password": "worker-password-for-tests"})
     assert r.status == 429
     # ...and the delay grows with each further failure.
     clock.advance(1.1)
@@ -142,7 +142,7 @@ async def test_absolute_timeout_ends_the_session_however_active(proxima):
 
 async def test_one_time_password_must_be_changed(proxima):
     from server.services import accounts
-    worker, password = await accounts.create_worker(proxima.store, "dan@example.org", "Dan",
+    _worker, password = await accounts.create_worker(proxima.store, "dan@example.org", "Dan",
                                                     "", "worker")
     client = proxima.client()
     await client.login("dan@example.org", password)

@@ -229,7 +229,7 @@ async def test_a_disk_that_fills_up_while_serving_answers_503_and_recovers(tmp_p
     mnt.mkdir()
     env = cli_env(mnt / "data", cert_dir)
     port = int(env["PROXIMA_PORT"])
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: ASYNC220 - starting it does not wait; it runs apart
         ["unshare", "--mount", "--", "sh", "-c",
          f'mount -t tmpfs -o size=4M tmpfs "{mnt}" && exec "{PROXIMA}" serve'],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

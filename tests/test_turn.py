@@ -42,6 +42,7 @@ async def test_relay_only_call_through_coturn(make_proxima, coturn):
     offerer = RTCPeerConnection(relay_config(worker.inbox[0]["ice_servers"]))
     answerer = RTCPeerConnection(relay_config(ice))
     got = asyncio.get_running_loop().create_future()
+    readers: list[asyncio.Future] = []  # kept, so that no reading task is collected mid-way
 
     @answerer.on("track")
     def on_track(track):
@@ -49,7 +50,7 @@ async def test_relay_only_call_through_coturn(make_proxima, coturn):
             frame = await track.recv()
             if not got.done():
                 got.set_result(frame)
-        asyncio.ensure_future(first())
+        readers.append(asyncio.ensure_future(first()))
 
     offerer.addTrack(VideoStreamTrack())
     try:
@@ -85,7 +86,7 @@ async def test_an_expired_credential_is_refused(coturn):
         try:
             await expired.setLocalDescription(await expired.createOffer())
             sdp = expired.localDescription.sdp
-        except Exception as exc:  # aiortc may refuse to gather at all
+        except Exception as exc:  # noqa: BLE001 - aiortc may refuse to gather at all, anyhow
             sdp = str(exc)
         assert "typ relay" not in sdp
         await fresh.setLocalDescription(await fresh.createOffer())

@@ -28,7 +28,8 @@ import os
 import ssl
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 
@@ -245,8 +246,8 @@ class Load:
         cpu1, mine1 = cpu_seconds(pid), cpu_seconds("self")
         wall = (time.monotonic_ns() - t0) / 1e9
         drain_until = time.monotonic() + self.plan["drain"]
-        while len(window.latencies) < k and time.monotonic() < drain_until:
-            await asyncio.sleep(0.05)
+        while len(window.latencies) < k and time.monotonic() < drain_until:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)  # polls the window, with a deadline, as eventually() does
         errors = collections.Counter(self.errors())
         errors.subtract(errors_before)
         return {"rate": rate, "scheduled": k, "sent": window.sent, "received": window.received,

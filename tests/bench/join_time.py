@@ -2,7 +2,8 @@
 
 Run it (from the repository root, as root, in a loopback-only network namespace like `make test`):
 
-    unshare --net -- sh -c 'ip link set lo up && exec .venv/bin/python tests/bench/join_time.py --runs 10'
+    unshare --net -- sh -c 'ip link set lo up &&
+      exec .venv/bin/python tests/bench/join_time.py --runs 10'
 
 What it measures, over ``--runs`` runs (at least 10 is the point), in Debian's Chromium (headless,
 fake camera and microphone, the browser arguments of tests/conftest.py) on loopback:
@@ -115,7 +116,7 @@ async def first_frames(pages: dict[str, Any], t0: float) -> tuple[float, float]:
     if any(isinstance(r, BaseException) for r in results):
         states = {name: await page.evaluate(DIAGNOSE) for name, page in pages.items()}
         got = {name: ("frame" if not isinstance(r, BaseException) else "none")
-               for name, r in zip(pages, results)}
+               for name, r in zip(pages, results, strict=True)}
         raise Stalled(f"{got}; {states}")
     first, second = results
     return first - t0, second - t0
@@ -341,7 +342,7 @@ def report(rows: list[tuple[float, float, float, float]]) -> None:
     print("  ".join(f"{h:>17}" if i else f"{h:>4}" for i, h in enumerate(heads)))
     for i, row in enumerate(rows, 1):
         print(f"{i:>4}  " + "  ".join(f"{v:17.1f}" for v in row))
-    columns = list(zip(*rows))
+    columns = list(zip(*rows, strict=True))
     print("  med  " + "  ".join(f"{statistics.median(c):17.1f}" for c in columns))
     print("  p90  " + "  ".join(f"{p90(list(c)):17.1f}" for c in columns))
     proxima = [max(w, p) for w, p, _, _ in rows]

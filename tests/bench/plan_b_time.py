@@ -2,7 +2,8 @@
 
 Run it (from the repository root, as root, in a loopback-only network namespace like `make test`):
 
-    unshare --net -- sh -c 'ip link set lo up && exec .venv/bin/python tests/bench/plan_b_time.py --runs 5'
+    unshare --net -- sh -c 'ip link set lo up &&
+      exec .venv/bin/python tests/bench/plan_b_time.py --runs 5'
 
 Each run: a real Proxima in-process (as tests/bench/join_time.py starts it), a worker's page and a
 person's page in Debian's Chromium, let in, video flowing both ways; then nft drops every UDP
@@ -28,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from join_time import (  # noqa: E402
+from join_time import (
     CHROMIUM_ARGS,
     EMAIL,
     PASSWORD,
@@ -38,7 +39,7 @@ from join_time import (  # noqa: E402
     new_context,
     start_proxima,
 )
-from playwright.async_api import async_playwright  # noqa: E402
+from playwright.async_api import async_playwright
 
 TABLE = "proxima_bench_cut"
 
@@ -156,7 +157,7 @@ async def main(runs: int) -> None:
     print("  ".join(f"{h:>16}" if i else f"{h:>4}" for i, h in enumerate(heads)))
     for i, row in enumerate(rows, 1):
         print(f"{i:>4}  " + "  ".join(f"{v:16.0f}" for v in row))
-    columns = list(zip(*rows))
+    columns = list(zip(*rows, strict=True))
     print(" med  " + "  ".join(f"{statistics.median(c):16.0f}" for c in columns))
     phone = statistics.median(max(r[0], r[1]) for r in rows)
     ice = statistics.median(min(r[2], r[3]) for r in rows)

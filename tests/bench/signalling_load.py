@@ -2,7 +2,8 @@
 
 Run it (from the repository root, as root, in a loopback-only network namespace like `make test`):
 
-    unshare --net -- sh -c 'ip link set lo up && exec .venv/bin/python tests/bench/signalling_load.py'
+    unshare --net -- sh -c 'ip link set lo up &&
+      exec .venv/bin/python tests/bench/signalling_load.py'
 
 Try it small first: ``--sessions 100 --rates 500 --seconds 3 --hold 5``. Options: ``--sessions``
 (1:1 sessions, that is pairs of sockets; default 1000, at most 2500), ``--rates`` (relayed
@@ -78,9 +79,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "bench"))
 
-import _load_client  # noqa: E402
-from aiohttp import WSMsgType, web  # noqa: E402
-from conftest import free_port, loopback_config, serve_https  # noqa: E402
+import _load_client
+from aiohttp import WSMsgType, web
+from conftest import free_port, loopback_config, serve_https
 
 from server.base import clock, crypto
 from server.base.certs import make_dev_certs
@@ -290,7 +291,7 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
           f"{', permessage-deflate' if args.deflate else ', no compression'}"
           f"{', server on CPU 0 and clients on CPU 1' if args.pin else ''}\n")
     print(f"{'':36}{'proxima':>12}{'relay':>12}{'proxima/relay':>15}")
-    for (label, value, form), (_, floor, _) in zip(proxima, relay):
+    for (label, value, form), (_, floor, _) in zip(proxima, relay, strict=True):
         cells = [form.format(v) if math.isfinite(v) else "inf" for v in (value, floor)]
         print(f"{label:36}{cells[0]:>12}{cells[1]:>12}{_ratio(value, floor):>15}")
     for name, result in results.items():
