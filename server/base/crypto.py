@@ -91,12 +91,15 @@ class Sealer:
     def __init__(self, secret_key: bytes) -> None:
         self._aead = AESGCM(_derive(secret_key, b"proxima at-rest v1"))
 
-    def seal(self, value: Any) -> bytes:
+    def seal(self, value: object) -> bytes:
+        """``value`` (anything JSON can hold) encrypted, with a fresh nonce."""
         nonce = os.urandom(12)
         data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         return SEALED_FORMAT + nonce + self._aead.encrypt(nonce, data, None)
 
     def open(self, blob: bytes | None) -> Any:
+        """The value ``seal`` was given (None for None). Typed Any on purpose: each repository
+        sealed the shape it reads back, and makes its domain value from it."""
         if blob is None:
             return None
         if blob[:1] != SEALED_FORMAT:

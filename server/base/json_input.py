@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import NoReturn
 
 MAX_DEPTH = 16
 
@@ -27,12 +27,14 @@ class JsonInputError(ValueError):
         self.message = message
 
 
-def _no_constants(name: str) -> Any:
+def _no_constants(name: str) -> NoReturn:
     raise JsonInputError("not_finite", f"{name} is not a number JSON allows")
 
 
-def loads(raw: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
-    """Parse ``raw`` and check it (see the module's docstring); raises ``JsonInputError``."""
+def loads(raw: str | bytes, max_depth: int = MAX_DEPTH) -> object:
+    """Parse ``raw`` and check it (see the module's docstring); raises ``JsonInputError``.
+
+    Any JSON value may come: the caller checks that it has the shape it wants."""
     try:
         value = json.loads(raw, parse_constant=_no_constants)
     except JsonInputError:
@@ -45,9 +47,9 @@ def loads(raw: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     return value
 
 
-def check(value: Any, max_depth: int = MAX_DEPTH) -> None:
+def check(value: object, max_depth: int = MAX_DEPTH) -> None:
     """Refuse lone surrogates, non-finite numbers and nesting deeper than ``max_depth``."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
+    stack: list[tuple[object, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
@@ -73,6 +75,6 @@ def _text(text: str) -> None:
         raise JsonInputError("bad_text", "text must be valid Unicode (no lone surrogate)") from None
 
 
-def dumps(value: Any) -> str:
+def dumps(value: object) -> str:
     """Compact JSON that never holds NaN or Infinity (a ``ValueError`` instead)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)

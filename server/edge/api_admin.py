@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.domain.models import N_, ROLES, Invalid, check_choice, check_phone, check_text
+from server.domain.models import (
+    N_,
+    ROLES,
+    Invalid,
+    check_choice,
+    check_is_text,
+    check_phone,
+    check_text,
+)
 from server.edge.access import int_id, parse_id
 from server.edge.http import LIVE_ACCESS, STORE, ApiError, json_body, require_admin
 from server.services import accounts
@@ -30,8 +38,10 @@ async def create_worker(request: web.Request) -> web.Response:
     data = await json_body(request)
     store = request.app[STORE]
     worker, password = await accounts.create_worker(
-        store, data.get("email", ""), data.get("display_name", ""), data.get("phone", ""),
-        data.get("role", "worker"))  # each is checked to be text
+        store, check_is_text("email", data.get("email", "")),
+        check_is_text("display_name", data.get("display_name", "")),
+        check_is_text("phone", data.get("phone", "")),
+        check_choice("role", data.get("role", "worker"), ROLES))
     await store.audit.record(f"worker:{admin.id}", "create_worker", "ok",
                              target=f"worker:{worker.id}")
     return web.json_response({"worker": worker.public(), "one_time_password": password},

@@ -11,8 +11,7 @@ import datetime as dt
 import functools
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -68,7 +67,7 @@ log = logging.getLogger("proxima.http")
 class ApiError(Exception):
     """An error with a stable code, an HTTP status and a plain message."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(self, status: int, code: str, message: str, **extra: object) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -102,7 +101,7 @@ def _wants_json(request: web.Request) -> bool:
 
 
 def error_response(request: web.Request, status: int, code: str, message: str,
-                   **extra: Any) -> web.Response:
+                   **extra: object) -> web.Response:
     """The one place where errors become responses: JSON for the API, a page for people."""
     if _wants_json(request):
         response = web.json_response({"error": code, "message": message, **extra},
@@ -203,7 +202,7 @@ def _error_code(response: web.StreamResponse) -> str:
     return response[ERROR_CODE] if ERROR_CODE in response else str(response.status)
 
 
-def _fill(message: str, params: dict[str, Any]) -> str:
+def _fill(message: str, params: Mapping[str, object]) -> str:
     try:
         return message.format(**params)
     except (KeyError, IndexError, ValueError):
@@ -234,7 +233,7 @@ _JSON_PROBLEMS = {
 }
 
 
-async def json_body(request: web.Request) -> dict[str, Any]:
+async def json_body(request: web.Request) -> dict[str, object]:
     """The request's JSON object, or a clear 400/413."""
     if request.content_length is not None and request.content_length > MAX_JSON:
         raise ApiError(413, "too_large", N_("What was sent is too large."))

@@ -16,7 +16,7 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 _ACT: contextvars.ContextVar[object | None] = contextvars.ContextVar("proxima_act", default=None)
@@ -220,6 +220,3 @@ class Database:
         self._executor.submit(self._conn.close).result()
         self._executor.shutdown()
 
-
-def row(r: sqlite3.Row | None) -> dict[str, Any] | None:
-    return dict(r) if r is not None else None
