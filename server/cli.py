@@ -177,7 +177,7 @@ def cmd_check(config: settings.Config, args: argparse.Namespace) -> int:
         (fine.append(f"database {config.database_path} is writable") if ok else
          problems.append(f"database {config.database_path} is not writable"))
     if config.smtp_url:
-        from server.jobs.outbox import smtp_options
+        from server.delivery.mail import smtp_options
         try:
             opts = smtp_options(config.smtp_url)
             with socket.create_connection((opts["hostname"], opts["port"]), timeout=5):

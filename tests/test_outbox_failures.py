@@ -29,8 +29,8 @@ from conftest import (
 from playwright.async_api import expect
 
 from server.base import clock, i18n
+from server.delivery.errors import PERMANENT, REASONS
 from server.edge.http import CONFIG, POSTMAN
-from server.jobs.outbox import PERMANENT, REASONS
 from server.storage import db
 
 

@@ -40,6 +40,11 @@ class OutboxMessage:
     error_reply: str = ""
 
     @property
+    def ref(self) -> str:
+        """The message's own name, the same on every attempt (and unique to this outbox row)."""
+        return f"proxima.{self.id}.{self.created_at:%Y%m%d%H%M%S}"
+
+    @property
     def gave_up(self) -> bool:
         """Failed after the temporary failures it was allowed (not refused outright)."""
         return self.status == "failed" and self.last_error not in self.PERMANENT_REASONS
