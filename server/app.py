@@ -39,12 +39,16 @@ from server.edge.http import (
     WEBSOCKETS,
     edge_middleware,
 )
+from server.jobs.access import recheck_access
 from server.jobs.outbox import Postman
+from server.jobs.sessions import end_sessions
 from server.live.bus import LiveBus
 from server.live.limits import Clock, LoginThrottle, SignallingLimits
-from server.media.echo_peer import ConnectionTests, TestPeers
+from server.media import audio_level
+from server.media.echo_peer import EchoPeers
+from server.services.connection_tests import ConnectionTests
 from server.services.interview import InterviewService
-from server.services.live_access import RECHECK_SECONDS, LiveAccess
+from server.services.live_access import LiveAccess
 from server.services.scheduling import Scheduling
 from server.storage import startup as storage
 
@@ -59,6 +63,7 @@ def create_app(config: Config, run_jobs: bool = True, *, clock: Clock = time.mon
     ``limits`` (the defaults if None): tests pass a clock they move, or short limits, instead of
     sleeping or patching.
     """
+    audio_level.install()  # the echo peer's audio level, computed by numpy (see the module)
     app = web.Application(middlewares=[edge_middleware], client_max_size=256 * 1024)
     app[CONFIG] = config
     app[CLOCK] = clock
@@ -95,8 +100,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     app[LIVE_ACCESS] = LiveAccess(store, app[BUS], config)
     app[SCHEDULING] = Scheduling(store, config, app[POSTMAN].wake, app[LIVE_ACCESS].recheck)
     app[INTERVIEWS] = InterviewService(store, app[BUS], config, app[LIVE_ACCESS])
-    peers = TestPeers(config)
-    app[TESTS] = ConnectionTests(store, app[BUS], peers)
+    peers = EchoPeers(config)
+    app[TESTS] = ConnectionTests(store, app[BUS], peers, config)
     yield
     await peers.close_all()
     store.db.close()
@@ -110,32 +115,13 @@ async def _close_websockets(app: web.Application) -> None:
 
 
 async def _jobs(app: web.Application) -> AsyncIterator[None]:
+    """The background jobs (server/jobs/), stopped with the app."""
     tasks = [asyncio.create_task(app[POSTMAN].run(), name="outbox"),
-             asyncio.create_task(_sweep(app), name="sessions"),
-             asyncio.create_task(_recheck_access(app), name="access")]
+             asyncio.create_task(end_sessions(app[INTERVIEWS]), name="sessions"),
+             asyncio.create_task(recheck_access(app[LIVE_ACCESS]), name="access")]
     yield
     for task in tasks:
         task.cancel()
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-async def _sweep(app: web.Application) -> None:
-    """End (and log) sessions everybody has left, every 30 seconds."""
-    while True:
-        try:
-            await app[INTERVIEWS].sweep()
-        except Exception:  # noqa: BLE001 - the job must survive anything
-            log.exception("session sweep failed")
-        await asyncio.sleep(30)
-
-
-async def _recheck_access(app: web.Application) -> None:
-    """Close live connections that lost their access elsewhere (CLI, another process, expiry)."""
-    while True:
-        await asyncio.sleep(RECHECK_SECONDS)
-        try:
-            await app[LIVE_ACCESS].recheck()
-        except Exception:  # noqa: BLE001 - the job must survive anything
-            log.exception("live access check failed")

@@ -223,6 +223,10 @@ async def test_the_worker_lets_in_two_browsers_and_sees_both(proxima, new_contex
     await eventually(lambda: second.evaluate("v => v.videoWidth > 0"), timeout=20)
     for person in persons:
         await eventually(lambda: person.evaluate(FRAMES), timeout=20)  # noqa: B023
+        # Full mesh: each browser also receives the other browser's video, on its own link.
+        other = person.locator("#more-videos video")
+        await expect(other).to_have_count(1)
+        await eventually(lambda: other.evaluate("v => v.videoWidth > 0"), timeout=20)  # noqa: B023
     assert await worker.locator("#more-videos figcaption").inner_text() == "Fatou Diallo"
     assert await axe_violations(worker) == []
     assert await persons[1].evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -9,7 +9,6 @@ progress untouched.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
@@ -18,12 +17,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+from conftest import ManualClock
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from live_helpers import FAKE_SDP, connect, consent, guest, in_call, planned_soon
 
 from server.domain import protocol
 from server.domain.consent import consent_hashes
+from server.live.limits import SignallingLimits
 
 FUZZ = settings(max_examples=300, deadline=None, database=None)
 
@@ -429,7 +430,9 @@ async def expect_chat(wire: Any, text: str) -> None:
 
 
 @pytest.mark.parametrize("socket", ["call", "test"])
-async def test_fuzzed_frames_get_errors_and_break_nothing(proxima, caplog, socket):
+async def test_fuzzed_frames_get_errors_and_break_nothing(make_proxima, caplog, socket):
+    # No rate limit to speak of: it is not what is tested here (test_a_burst_... tests it).
+    proxima = await make_proxima(limits=SignallingLimits(rate=10_000.0, burst=10_000.0))
     caplog.set_level(logging.ERROR)
     worker, person = await interview_in_progress(proxima)
     browser, wire, public_id = await waiting_person(proxima, socket)
@@ -444,7 +447,6 @@ async def test_fuzzed_frames_get_errors_and_break_nothing(proxima, caplog, socke
     anomalies: list[str] = []
     frames = fuzz_frames(random.Random(SEED), FRAMES)
     for frame in frames:
-        await asyncio.sleep(0.02)  # paced: the rate limit is not what is tested here
         expect_kind, expect_code = expected_answer(frame)
         try:
             if isinstance(frame.data, bytes):
@@ -452,7 +454,7 @@ async def test_fuzzed_frames_get_errors_and_break_nothing(proxima, caplog, socke
             else:
                 await wire.ws.send_str(frame.data)
             answer = await wire.next(timeout=3.0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             answer = {"type": "_no_answer"}
         except (ConnectionError, aiohttp.ClientError) as exc:
             answer = {"type": "_send_failed", "error": repr(exc)}
@@ -489,8 +491,10 @@ async def test_fuzzed_frames_get_errors_and_break_nothing(proxima, caplog, socke
     assert not anomalies and not crashes, "\n".join(anomalies + crashes)
 
 
-async def test_a_burst_is_rate_limited_but_not_closed(proxima):
-    browser, wire, public_id = await waiting_person(proxima)
+async def test_a_burst_is_rate_limited_but_not_closed(make_proxima):
+    clock = ManualClock()  # the bucket refills only when the test moves it
+    proxima = await make_proxima(clock=clock)
+    _browser, wire, _public_id = await waiting_person(proxima)
     for _ in range(150):  # ~120 of burst (consent used one), then ~30 refused: fewer than 50 in a row
         await wire.ws.send_str("{")
     answers = [await wire.next() for _ in range(150)]
@@ -500,6 +504,6 @@ async def test_a_burst_is_rate_limited_but_not_closed(proxima):
     assert codes.count("malformed") >= 110 and codes.count("rate_limited") >= 10
     assert codes.index("rate_limited") >= 110
     # The bucket refills: the same connection is served again.
-    await asyncio.sleep(1.0)
+    clock.advance(1.0)
     await wire.send(type="ping")
     assert (await wire.next())["type"] == "pong"

@@ -11,6 +11,7 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from conftest import new_case
 from live_helpers import connect, guest, in_call, planned_soon
 
+from server.domain.ids import ParticipantId
 from server.edge.http import BUS
 
 LONE = "\\ud800"  # as a client writes it in JSON text: an escape, valid ASCII on the wire
@@ -37,8 +38,8 @@ HOSTILE_CALL_FRAMES = [
     '"x":' + "[" * 800 + "]" * 800 + '}}',
     '{"type":"signal","to":"%(peer)s","candidate":' + '{"a":' * 50 + "1" + "}" * 50 + '}',
     '{"type":"signal","to":"%(peer)s","candidate":{"candidate":"candidate:x"}}',
-    '{"type":"signal","to":"%(peer)s","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9'
-    ' typ host","sdpMid":"0","sdpMLineIndex":NaN}}',
+    ('{"type":"signal","to":"%(peer)s","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1'
+     ' 9 typ host","sdpMid":"0","sdpMLineIndex":NaN}}'),
     '{"type":"media","audio":true,"video":Infinity}',
 ]
 
@@ -69,7 +70,8 @@ async def test_a_writer_that_fails_ends_only_its_own_socket(proxima, caplog):
     """Whatever breaks one participant's writer, the other stays and hears that they left."""
     call = await in_call(proxima)
     # A frame this socket cannot send (what a relayed lone surrogate was).
-    assert proxima.app[BUS].deliver(call["public_id"], call["to_person"], "\ud800")
+    person = ParticipantId.parse(call["to_person"])
+    assert proxima.app[BUS].deliver(call["public_id"], person, "\ud800")
     while (await call["person"].next())["type"] != "_closed":
         pass
     assert (await call["worker"].expect("peer_left"))["peer"] == call["to_person"]
@@ -106,10 +108,10 @@ async def test_hostile_frames_on_the_test_socket_are_refused(proxima):
                  "malformed"),
                 ('{"type":"test_candidate","candidate":{"candidate":"candidate:x"}}',
                  "bad_candidate"),
-                ('{"type":"test_candidate","candidate":{"candidate":"candidate:1 1 udp 1'
-                 ' 127.0.0.1 9 typ host","sdpMLineIndex":640}}', "bad_candidate"),
-                ('{"type":"test_candidate","candidate":{"candidate":"candidate:1 1 udp 1'
-                 ' 127.0.0.1 9 typ host","sdpMLineIndex":"0"}}', "bad_candidate")]:
+                (('{"type":"test_candidate","candidate":{"candidate":"candidate:1 1 udp 1'
+                  ' 127.0.0.1 9 typ host","sdpMLineIndex":640}}'), "bad_candidate"),
+                (('{"type":"test_candidate","candidate":{"candidate":"candidate:1 1 udp 1'
+                  ' 127.0.0.1 9 typ host","sdpMLineIndex":"0"}}'), "bad_candidate")]:
             await wire.ws.send_str(frame)
             answer = await wire.expect("error")
             assert answer["code"] == code, (frame[:70], answer)

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 # In a fresh interpreter: load the libraries, note every attribute of their modules, import every
@@ -34,9 +32,6 @@ for name, module in library_modules().items():
 """
 
 
-@pytest.mark.xfail(strict=True, reason="server/media/echo_peer.py still replaces "
-                   "aiortc.rtp.compute_audio_level_dbov at import; its owner removes those lines "
-                   "and calls audio_level.install() at start-up (then remove this marker)")
 def test_importing_the_server_patches_no_library():
     probe = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True,
                            text=True, timeout=120)

@@ -16,14 +16,14 @@ from server.edge.http import INTERVIEWS
 
 async def worker_left(proxima, appointment_id):
     session = await proxima.store.interviews.active(appointment_id)
-    return session is not None and "worker_left" in session.log
+    return session is not None and session.log.worker_left is not None
 
 
 @pytest.fixture
 def later(monkeypatch):
     """Move the server's clock forward (the sweep compares times with clock.now)."""
     def shift(minutes: float) -> None:
-        moved = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=minutes)
+        moved = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)
         monkeypatch.setattr(clock, "now", lambda: moved.replace(microsecond=0))
     return shift
 
@@ -35,7 +35,7 @@ async def test_the_worker_gone_for_good_ends_the_session(proxima, later):
     await worker.ws.close()
     assert (await person.expect("peer_left"))["peer"] == call["to_worker"]
     session = await proxima.store.interviews.active(appointment_id)
-    left = session.log["worker_left"]
+    left = session.log.worker_left
 
     # Not yet: the worker may come back within session_end_minutes.
     later(9)
@@ -58,12 +58,12 @@ async def test_a_worker_who_comes_back_keeps_the_session(proxima, later):
     later(30)
     assert await proxima.app[INTERVIEWS].sweep() == 0
     session = await proxima.store.interviews.active(call["created"]["appointment"]["id"])
-    assert "worker_left" not in session.log
+    assert session.log.worker_left is None
 
 
 async def test_the_persons_open_page_says_the_interview_ended(proxima, new_context, later,
                                                              screenshots):
-    anne, case, created, public_id = await planned_soon(proxima)
+    anne, _case, created, public_id = await planned_soon(proxima)
     context = await new_context(ignore_https_errors=True, locale="fr-FR", is_mobile=True,
                                 viewport={"width": 360, "height": 740})
     page = await context.new_page()
@@ -84,7 +84,8 @@ async def test_the_persons_open_page_says_the_interview_ended(proxima, new_conte
     later(11)
     assert await proxima.app[INTERVIEWS].sweep() == 1
     await expect(page.get_by_role("heading", name="L'entretien est terminé")).to_be_visible()
-    await expect(page.get_by_text("Anne a quitté l'entretien. L'entretien est terminé.")).to_be_visible()
+    await expect(page.get_by_text("Anne a quitté l'entretien. L'entretien est terminé.")
+                 ).to_be_visible()
     await page.screenshot(path=str(screenshots / "worker-left.png"))
     ended = page.get_by_role("region", name="L'entretien est terminé")
     await expect(ended.get_by_role("link", name="01 23 45 67 89")).to_be_in_viewport()

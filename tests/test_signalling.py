@@ -11,13 +11,14 @@ from conftest import eventually
 from live_helpers import FAKE_SDP, connect, consent, guest, planned_soon
 
 from server.edge import signalling
+from server.live.limits import SignallingLimits
 
 PHONE_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) Chrome/156.0 Mobile Safari/537.36"
 LAPTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0"
 
 
 async def test_nothing_crosses_the_waiting_room_before_admission(proxima):
-    anne, case, created, public_id = await planned_soon(proxima)
+    anne, _case, created, public_id = await planned_soon(proxima)
     phone = await guest(proxima, created["link"], PHONE_UA)
     person = await connect(proxima, phone, public_id)
     assert person.inbox[-1]["state"] == "consent"
@@ -126,8 +127,9 @@ async def test_admission_relays_and_reconnects_as_the_same_participant(proxima):
     assert "me again" not in text and "127.0.0.1" not in text
 
 
-async def test_edge_limits(proxima, monkeypatch):
-    anne, case, created, public_id = await planned_soon(proxima)
+async def test_edge_limits(make_proxima):
+    proxima = await make_proxima(limits=SignallingLimits(handshake_seconds=0.3))
+    _anne, _case, created, public_id = await planned_soon(proxima)
     browser = await guest(proxima, created["link"])
     url = proxima.url.replace("https://", "wss://") + f"/ws/{public_id}"
     # A foreign Origin, or no invitation cookie: no WebSocket at all.
@@ -136,7 +138,6 @@ async def test_edge_limits(proxima, monkeypatch):
             await client.session.ws_connect(url, origin=origin)
         assert refused.value.status == 403
     # No hello in time.
-    monkeypatch.setattr(signalling, "HANDSHAKE_SECONDS", 0.3)
     silent = await connect(proxima, browser, public_id, hello=False)
     assert (await silent.expect("error"))["code"] == "handshake_timeout"
     assert await silent.next() == {"type": "_closed", "code": 4408}
@@ -157,7 +158,7 @@ async def test_edge_limits(proxima, monkeypatch):
 
 
 async def test_a_flood_is_rate_limited_and_others_are_unaffected(proxima):
-    anne, case, created, public_id = await planned_soon(proxima)
+    anne, _case, created, public_id = await planned_soon(proxima)
     browser = await guest(proxima, created["link"])
     person = await connect(proxima, browser, public_id)
     await consent(person)
@@ -166,7 +167,7 @@ async def test_a_flood_is_rate_limited_and_others_are_unaffected(proxima):
     await worker.send(type="admit", participant=entry["id"])
     await person.expect("admitted")
 
-    other_anne, _, other, other_id = await planned_soon(
+    _other_anne, _, other, other_id = await planned_soon(
         proxima, worker=await proxima.worker(email="flood@example.org"))
     flooder = await connect(proxima, await guest(proxima, other["link"]), other_id)
     for _ in range(400):
@@ -219,7 +220,7 @@ def soon_date(days: int) -> str:
 
 
 async def test_a_phone_interview_uses_the_same_console(proxima):
-    anne, case, created, public_id = await planned_soon(proxima, modality="phone")
+    anne, case, _created, public_id = await planned_soon(proxima, modality="phone")
     worker = await connect(proxima, anne, public_id)
     await worker.send(type="fallback", reason="planned")
     phone = await worker.expect("phone")
@@ -234,7 +235,7 @@ async def test_a_phone_interview_uses_the_same_console(proxima):
 
 
 async def test_a_person_who_chose_the_phone_is_called(proxima):
-    anne, case, created, public_id = await planned_soon(proxima)
+    anne, _case, created, public_id = await planned_soon(proxima)
     person = await connect(proxima, await guest(proxima, created["link"]), public_id)
     await consent(person, modality="phone")
     worker = await connect(proxima, anne, public_id)

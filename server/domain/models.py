@@ -12,6 +12,8 @@ import re
 import typing
 from typing import Any, Literal, TypeVar
 
+from server.domain.session_log import SessionLog
+
 Role = Literal["worker", "facilitator", "admin"]
 ROLES: tuple[Role, ...] = typing.get_args(Role)
 MODALITIES = ("video", "audio", "phone")
@@ -172,7 +174,12 @@ class Case:
 
 def may_access(worker: Worker, case: Case) -> bool:
     """Workers see the cases assigned to them; administrators see every case."""
-    return worker.is_admin or case.worker_id == worker.id
+    return may_access_assigned(worker, case.worker_id)
+
+
+def may_access_assigned(worker: Worker, assignee: int | None) -> bool:
+    """``may_access`` for a case known by its assignee only (nothing of it unsealed)."""
+    return worker.is_admin or assignee == worker.id
 
 
 @dataclasses.dataclass
@@ -359,5 +366,5 @@ class InterviewSession:
     status: str  # active, ended
     started_at: dt.datetime
     ended_at: dt.datetime | None
-    admitted: list[str]
-    log: dict[str, Any]
+    admitted: list[str]  # participant ids (wire form) of the browsers let in
+    log: SessionLog

@@ -23,6 +23,7 @@ from server.domain.models import N_, Invalid, Worker
 from server.jobs.outbox import Postman
 from server.live.bus import LiveBus
 from server.live.limits import Clock, LoginThrottle, SignallingLimits
+from server.services.connection_tests import ConnectionTests
 from server.services.interview import InterviewService
 from server.services.live_access import LiveAccess
 from server.services.scheduling import Scheduling
@@ -40,7 +41,7 @@ SIGNALLING_LIMITS = web.AppKey("signalling_limits", SignallingLimits)
 BUS = web.AppKey("bus", LiveBus)
 INTERVIEWS = web.AppKey("interviews", InterviewService)
 LIVE_ACCESS = web.AppKey("live_access", LiveAccess)
-TESTS = web.AppKey("tests", object)  # server.test_peer.ConnectionTests
+TESTS = web.AppKey("tests", ConnectionTests)
 # Open signalling sockets, closed on shutdown.
 WEBSOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("websockets")
 # The Worker behind the session cookie, or None; looked up once a request.

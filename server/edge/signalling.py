@@ -11,18 +11,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Protocol
 
 from aiohttp import WSMsgType, web
 
 from server.base import crypto, i18n
 from server.domain import protocol as p
+from server.domain.ids import ParticipantId
 from server.domain.models import N_
 from server.edge.http import (
+    CLOCK,
     GUEST_COOKIE,
     INTERVIEWS,
     LIVE_ACCESS,
     SCHEDULING,
     SESSION_COOKIE,
+    SIGNALLING_LIMITS,
     STORE,
     TESTS,
     WEBSOCKETS,
@@ -31,17 +35,13 @@ from server.edge.http import (
     request_language,
     session_worker,
 )
-from server.live.bus import Connection, Credential
-from server.live.limits import TokenBucket
-from server.services.interview import Participant, Refused
+from server.live.bus import CloseReason, Connection, Credential
+from server.live.limits import Clock, SignallingLimits
+from server.services.participants import Participant
 
 routes = web.RouteTableDef()
 log = logging.getLogger("proxima.signalling")
 
-HANDSHAKE_SECONDS = 10.0
-HEARTBEAT_SECONDS = 15.0  # a client that misses a pong for this long is closed
-RATE, BURST = 30.0, 120.0  # messages a second; ICE candidates come in bursts
-MAX_REFUSED_IN_A_ROW = 50
 
 # What a message refused by the parser means, by code, in words for the reader. ProtocolError's
 # own text names fields and types for developers: it is logged, not sent.
@@ -57,11 +57,21 @@ PROTOCOL_MESSAGES = {
 }
 
 
-def refusal_message(exc: p.ProtocolError | Refused) -> str:
+def refusal_message(exc: p.ProtocolError) -> str:
     """The catalog id to send for a refused message (the edge translates it)."""
-    if isinstance(exc, Refused):
+    if isinstance(exc, p.Refused):
         return exc.message  # a catalog id already
     return PROTOCOL_MESSAGES.get(exc.code, N_("This message is not valid."))
+
+
+class Service(Protocol):
+    """What runs behind a socket: the interview (``InterviewService``) or the connection test."""
+
+    async def join(self, part: Participant, connection: Connection, resume: bool) -> None: ...
+
+    async def handle(self, part: Participant, msg: p.Message) -> None: ...
+
+    async def leave(self, part: Participant, connection: Connection) -> None: ...
 
 
 async def _participant(request: web.Request) -> Participant:
@@ -82,20 +92,21 @@ async def _participant(request: web.Request) -> Participant:
         if await access.allowed(appointment.public_id, credential):
             await store.audit.record(f"worker:{worker.id}", "join_interview", "ok",
                                      case_id=case.id)
-            return Participant(id=f"w:{host.id}", role="worker", name=worker.display_name,
-                               appointment=appointment, case=case, host=host, guest=None,
-                               lang=request_language(request), credential=credential)
+            return Participant(id=ParticipantId.worker(host.id), role="worker",
+                               name=worker.display_name, appointment=appointment, case=case,
+                               host=host, guest=None, lang=request_language(request),
+                               credential=credential)
     cookie = request.cookies.get(f"{GUEST_COOKIE}-{appointment.public_id}")
     if cookie:
         _, guest, _ = await request.app[SCHEDULING].guest(cookie)
         credential = Credential(guest_browser_id=guest.id if guest else None)
         if guest is not None and await access.allowed(appointment.public_id, credential):
             tester = request.query.get("purpose") == "test"  # the connection test's own socket
-            return Participant(id=f"{'t' if tester else 'g'}:{guest.id}",
-                               role="tester" if tester else "person", name=case.person_name,
-                               appointment=appointment, case=case, host=host, guest=guest,
-                               lang=i18n.pick(request.query.get("lang"), case.language),
-                               credential=credential)
+            return Participant(
+                id=ParticipantId.tester(guest.id) if tester else ParticipantId.browser(guest.id),
+                role="tester" if tester else "person", name=case.person_name,
+                appointment=appointment, case=case, host=host, guest=guest,
+                lang=i18n.pick(request.query.get("lang"), case.language), credential=credential)
     if worker is not None:
         raise ApiError(403, "not_your_case", N_("This case is not assigned to you."))
     raise ApiError(403, "not_invited", N_("Open the link from your invitation."))
@@ -105,79 +116,58 @@ async def _participant(request: web.Request) -> Participant:
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     """Upgrade, then run one participant's signalling until it closes."""
     part = await _participant(request)
+    limits = request.app[SIGNALLING_LIMITS]
     # aiohttp refuses a frame of max_msg_size bytes or more: allow exactly MAX_MESSAGE_BYTES.
-    ws = web.WebSocketResponse(max_msg_size=p.MAX_MESSAGE_BYTES + 1, heartbeat=HEARTBEAT_SECONDS,
-                               autoping=True)
+    ws = web.WebSocketResponse(max_msg_size=p.MAX_MESSAGE_BYTES + 1,
+                               heartbeat=limits.heartbeat_seconds, autoping=True)
     await ws.prepare(request)
     request.app[WEBSOCKETS].add(ws)
     try:
-        return await _run(request, ws, part)
+        service: Service = request.app[TESTS] if part.role == "tester" \
+            else request.app[INTERVIEWS]
+        hello = await _handshake(ws, part, limits)
+        if hello is not None:
+            await _run(ws, part, service, limits, request.app[CLOCK], resume=hello.resume)
+        return ws
     finally:
         request.app[WEBSOCKETS].discard(ws)
 
 
-async def _run(request: web.Request, ws: web.WebSocketResponse, part: Participant,
-               ) -> web.WebSocketResponse:
-    service = request.app[TESTS] if part.role == "tester" else request.app[INTERVIEWS]
+async def _handshake(ws: web.WebSocketResponse, part: Participant, limits: SignallingLimits,
+                     ) -> p.Hello | None:
+    """A hello with our version within the deadline; otherwise the socket is closed."""
     tr = i18n.translations(part.lang)
 
-    async def error(code: str, message: str) -> None:
+    async def refuse(code: str, message: str, close: CloseReason) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
             await ws.send_str(p.dump(p.Error(code=code, message=tr.gettext(message))))
+        await ws.close(code=close[0], message=close[1])
 
-    # The handshake: a hello with our version within the deadline.
     try:
-        first = await ws.receive(timeout=HANDSHAKE_SECONDS)
-    except asyncio.TimeoutError:
-        await error("handshake_timeout", N_("No hello in time."))
-        await ws.close(code=4408, message=b"handshake timeout")
-        return ws
+        first = await ws.receive(timeout=limits.handshake_seconds)
+    except TimeoutError:
+        await refuse("handshake_timeout", N_("No hello in time."), (4408, b"handshake timeout"))
+        return None
     hello = None
     if first.type == WSMsgType.TEXT:
-        try:
+        with contextlib.suppress(p.ProtocolError):
             hello = p.parse(first.data)
-        except p.ProtocolError:
-            hello = None
     if not isinstance(hello, p.Hello) or hello.version != p.VERSION:
-        await error("bad_handshake", N_("The first message must be hello with version 1."))
-        await ws.close(code=4400, message=b"bad handshake")
-        return ws
+        await refuse("bad_handshake", N_("The first message must be hello with version 1."),
+                     (4400, b"bad handshake"))
+        return None
+    return hello
 
+
+async def _run(ws: web.WebSocketResponse, part: Participant, service: Service,
+               limits: SignallingLimits, clock: Clock, resume: bool) -> None:
+    """One participant's messages, until the socket closes; ``leave`` always runs after."""
     connection = Connection(part.id, part.credential)
-
-    def reply(code: str, message: str) -> None:
-        """An error to this participant, through its writer (one sender per socket)."""
-        with contextlib.suppress(asyncio.QueueFull):
-            connection.queue.put_nowait(p.dump(p.Error(code=code, message=tr.gettext(message))))
-
     writer = asyncio.create_task(_write(ws, connection))
-    bucket = TokenBucket(RATE, BURST)
-    refused = 0
-    closing: tuple[int, bytes] | None = None
+    closing: CloseReason | None = None
     try:
-        await service.join(part, connection, resume=hello.resume)
-        async for frame in ws:
-            if frame.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                break  # an error (e.g. too large: closed with 1009) or the close
-            if not bucket.take():
-                refused += 1
-                if refused > MAX_REFUSED_IN_A_ROW:
-                    closing = (1008, b"rate limit")
-                    break
-                reply("rate_limited", N_("Too many messages. Please slow down."))
-                continue
-            refused = 0
-            if frame.type == WSMsgType.BINARY:
-                reply("text_only", N_("Messages are JSON text."))
-                continue
-            try:
-                await service.handle(part, p.parse(frame.data))
-            except (p.ProtocolError, Refused) as exc:
-                log.debug("refused from %s: %s (%s)", part.id, exc.code, exc.message)
-                reply(exc.code, refusal_message(exc))
-            except Exception:  # noqa: BLE001 - one bad message must not end the interview
-                log.exception("signalling message from %s failed", part.id)
-                reply("internal", N_("Something went wrong on our side. Please try again."))
+        await service.join(part, connection, resume=resume)
+        closing = await _serve(ws, part, service, limits, connection, clock)
     finally:
         try:
             if closing is not None:  # let the writer send what is queued, then close with the code
@@ -192,7 +182,43 @@ async def _run(request: web.Request, ws: web.WebSocketResponse, part: Participan
             await service.leave(part, connection)  # always: the session log depends on it
     if ws.close_code == 1009:
         log.info("signalling closed: message too large")
-    return ws
+
+
+async def _serve(ws: web.WebSocketResponse, part: Participant, service: Service,
+                 limits: SignallingLimits, connection: Connection, clock: Clock,
+                 ) -> CloseReason | None:
+    """Read, rate-limit, parse and hand over each frame; a close code when the edge ends it."""
+    tr = i18n.translations(part.lang)
+
+    def reply(code: str, message: str) -> None:
+        """An error to this participant, through its writer (one sender per socket)."""
+        with contextlib.suppress(asyncio.QueueFull):
+            connection.queue.put_nowait(p.dump(p.Error(code=code, message=tr.gettext(message))))
+
+    bucket = limits.bucket(clock)
+    refused = 0
+    async for frame in ws:
+        if frame.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+            return None  # an error (e.g. too large: closed with 1009) or the close
+        if not bucket.take():
+            refused += 1
+            if refused > limits.max_refused_in_a_row:
+                return (1008, b"rate limit")
+            reply("rate_limited", N_("Too many messages. Please slow down."))
+            continue
+        refused = 0
+        if frame.type == WSMsgType.BINARY:
+            reply("text_only", N_("Messages are JSON text."))
+            continue
+        try:
+            await service.handle(part, p.parse(frame.data))
+        except p.ProtocolError as exc:
+            log.debug("refused from %s: %s (%s)", part.id, exc.code, exc.message)
+            reply(exc.code, refusal_message(exc))
+        except Exception:
+            log.exception("signalling message from %s failed", part.id)
+            reply("internal", N_("Something went wrong on our side. Please try again."))
+    return None
 
 
 async def _write(ws: web.WebSocketResponse, connection: Connection) -> None:

@@ -1,4 +1,5 @@
-"""Worker accounts: creation with a one-time password, shared by the CLI, the API and the console."""
+"""Worker accounts: creation with a one-time password, shared by the CLI, the API and the
+console."""
 
 from __future__ import annotations
 

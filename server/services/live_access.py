@@ -22,7 +22,7 @@ import logging
 
 from server.base import clock
 from server.base.settings import Config
-from server.domain.models import Appointment, may_access
+from server.domain.models import Appointment, Worker, may_access_assigned
 from server.live.bus import ACCESS_ENDED, Connection, Credential, LiveBus
 from server.storage.repositories import Store
 
@@ -44,47 +44,61 @@ class LiveAccess:
         appointment = await self.store.appointments.by_public_id(room)
         return appointment is not None and await self._allowed(appointment, credential)
 
-    async def _allowed(self, appointment: Appointment, credential: Credential) -> bool:
+    async def _allowed(self, appointment: Appointment, credential: Credential,
+                       memo: dict[object, object] | None = None) -> bool:
         if appointment.status != "planned":
             return False
         if credential.guest_browser_id is not None:
             return await self._guest_allowed(appointment, credential.guest_browser_id)
         if credential.worker_id is not None:
-            return await self._worker_allowed(appointment, credential)
+            return await self._worker_allowed(appointment, credential, {} if memo is None
+                                              else memo)
         return False
 
     async def _guest_allowed(self, appointment: Appointment, browser_id: int) -> bool:
-        guest = await self.store.invitations.browser(browser_id)
-        if guest is None or await self.store.interviews.browser_declined(browser_id):
+        found = await self.store.invitations.browser_access(browser_id)
+        if found is None:
             return False
-        invitation = await self.store.invitations.get(guest.invitation_id)
-        return (invitation is not None and invitation.appointment_id == appointment.id
+        invitation, declined = found
+        return (not declined and invitation.appointment_id == appointment.id
                 and invitation.state(clock.now()) == "valid")
 
-    async def _worker_allowed(self, appointment: Appointment, credential: Credential) -> bool:
+    async def _worker_allowed(self, appointment: Appointment, credential: Credential,
+                              memo: dict[object, object]) -> bool:
+        """The worker's session and account (looked up once per check of many rooms)."""
+        key = ("worker", credential.session_hash, credential.worker_id)
+        if key not in memo:
+            memo[key] = await self._worker_of(credential)
+        worker = memo[key]
+        if not isinstance(worker, Worker):
+            return False
+        exists, assignee = await self.store.cases.assignee(appointment.case_id)
+        return exists and may_access_assigned(worker, assignee)
+
+    async def _worker_of(self, credential: Credential) -> Worker | None:
         session = await self.store.sessions.get(credential.session_hash)
         if session is None or session["worker_id"] != credential.worker_id:
-            return False
+            return None
         lifetime = dt.timedelta(hours=self.config.session_max_hours)
         if clock.now() - session["created_at"] > lifetime:
-            return False
+            return None
         worker = await self.store.workers.get(session["worker_id"])
         if worker is None or worker.disabled or worker.must_change_password:
-            return False
-        case = await self.store.cases.get(appointment.case_id)
-        return case is not None and may_access(worker, case)
+            return None
+        return worker
 
     async def recheck(self, room: str | None = None) -> int:
         """Close every live connection (of ``room``, or of all rooms) that lost its access."""
         closed = 0
+        memo: dict[object, object] = {}
         for name in [room] if room is not None else self.bus.rooms():
             connections = self.bus.connections(name)
             if not connections:
                 continue
             appointment = await self.store.appointments.by_public_id(name)
             for connection in connections:
-                if appointment is None or not await self._allowed(appointment,
-                                                                  connection.credential):
+                if appointment is None or not await self._allowed(
+                        appointment, connection.credential, memo):
                     await self.cut_off(name, connection, appointment)
                     closed += 1
         return closed
@@ -104,5 +118,5 @@ class LiveAccess:
                  else f"guest:{credential.guest_browser_id}")
         await self.store.audit.record(actor, "live_access_ended", "closed",
                                       case_id=appointment.case_id if appointment else None,
-                                      target=connection.participant)
+                                      target=str(connection.participant))
         log.info("closed a live connection of %s: access ended", connection.participant)

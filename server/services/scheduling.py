@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from server.base import clock, crypto
 from server.base.settings import Config
@@ -48,7 +49,7 @@ class AppointmentForm:
     occurrence: clock.Occurrence = "first"
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "AppointmentForm":
+    def from_json(cls, data: dict[str, Any]) -> AppointmentForm:
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - fields
         if unknown:
@@ -69,9 +70,12 @@ class AppointmentForm:
 
     def starts_at(self, zone: str) -> dt.datetime:
         try:
-            local = dt.datetime.strptime(f"{self.date} {self.time}", "%Y-%m-%d %H:%M")
+            # A wall-clock time, naive on purpose: clock.local_to_utc gives it its zone.
+            local = dt.datetime.strptime(f"{self.date} {self.time}",  # noqa: DTZ007
+                                         "%Y-%m-%d %H:%M")
         except ValueError:
-            raise Invalid("date", N_("Please give the date as YYYY-MM-DD and the time as HH:MM.")) from None
+            raise Invalid("date", N_("Please give the date as YYYY-MM-DD and the time as "
+                                     "HH:MM.")) from None
         # Bounds first, on the wall clock: year 1 or 9999 would overflow a datetime further on.
         here = clock.to_local(clock.now(), zone).replace(tzinfo=None)
         if local < here - dt.timedelta(days=1):

@@ -10,6 +10,7 @@ from typing import Any
 
 from server.base import clock
 from server.domain.models import ConsentRecord, InterviewSession
+from server.domain.session_log import SessionLog
 from server.storage.repository import Repository
 from server.storage.rows import all_rows, inserted_id, maybe_one, one
 
@@ -46,7 +47,7 @@ class InterviewRepository(Repository):
             started_at=clock.from_db(r["started_at"]),
             ended_at=clock.from_db_or_none(r["ended_at"]),
             admitted=[a for a in r["admitted"].split(",") if a],
-            log=self.sealer.open(r["sealed"]))
+            log=SessionLog.from_json(self.sealer.open(r["sealed"])))
 
     async def active(self, appointment_id: int) -> InterviewSession | None:
         r = await self.db.run(lambda c: maybe_one(c.execute(
@@ -65,9 +66,9 @@ class InterviewRepository(Repository):
             "SELECT * FROM interview_sessions WHERE status = 'active'")))
         return [self._session(r) for r in rows]
 
-    async def start(self, appointment_id: int, log: dict[str, Any]) -> InterviewSession:
+    async def start(self, appointment_id: int, log: SessionLog) -> InterviewSession:
         """The active session of an appointment, created if there is none (one at a time)."""
-        sealed = self.sealer.seal(log)
+        sealed = self.sealer.seal(log.to_json())
         now = clock.to_db(clock.now())
 
         def q(c: sqlite3.Connection) -> sqlite3.Row:
@@ -83,21 +84,21 @@ class InterviewRepository(Repository):
         return self._session(await self.db.transaction(q))
 
     async def save(self, s: InterviewSession) -> None:
-        sealed = self.sealer.seal(s.log)
+        sealed = self.sealer.seal(s.log.to_json())
         await self.db.run(lambda c: c.execute(
             "UPDATE interview_sessions SET admitted = ?, sealed = ? WHERE id = ?",
             (",".join(s.admitted), sealed, s.id)))
 
     async def finish(self, s: InterviewSession) -> bool:
         """End a session; False when another process (or call) ended it first."""
-        sealed = self.sealer.seal(s.log)
+        sealed = self.sealer.seal(s.log.to_json())
         return await self.db.run(lambda c: c.execute(
             "UPDATE interview_sessions SET status = 'ended', ended_at = ?, sealed = ?"
             " WHERE id = ? AND status = 'active'",
             (clock.to_db(s.ended_at or clock.now()), sealed, s.id)).rowcount == 1)
 
     async def amend(self, s: InterviewSession) -> None:
-        sealed = self.sealer.seal(s.log)
+        sealed = self.sealer.seal(s.log.to_json())
         await self.db.run(lambda c: c.execute(
             "UPDATE interview_sessions SET sealed = ? WHERE id = ?", (sealed, s.id)))
 

@@ -7,13 +7,13 @@ Run it (from the repository root, as root, in a loopback-only network namespace 
 This is a benchmark script, not a test module: pytest does not collect ``tests/bench``
 (``norecursedirs`` in pyproject.toml) and it defines no test functions.
 
-What it measures. The connection test is a server-side aiortc peer (``server.test_peer.TestPeers``)
+What it measures. The connection test is a server-side aiortc peer (``server.media.echo_peer.EchoPeers``)
 that sends the person's camera and microphone straight back; aiortc decodes what it receives and
 re-encodes what it sends, so each test costs the server CPU. Here:
 
-* The server process (this process) runs the real ``TestPeers`` with the default settings
+* The server process (this process) runs the real ``EchoPeers`` with the default settings
   (``settings.load(environ={})``, no TURN, no STUN) and ``test_peers_max=64``, behind a tiny
-  aiohttp endpoint on 127.0.0.1 (POST /offer -> ``TestPeers.answer`` -> answer SDP). aiortc
+  aiohttp endpoint on 127.0.0.1 (POST /offer -> ``EchoPeers.answer`` -> answer SDP). aiortc
   gathers its candidates inside setLocalDescription, so no trickle is needed.
 * The clients run in a separate process (this script with ``--client``), so their cost never
   lands on the server's figure. Each client is an aiortc peer (``iceServers=[]``) that sends what
@@ -308,7 +308,7 @@ async def measure(client: ClientProcess, peers: Any, n: int, warmup: float,
     await client.send(cmd="mark")
     m1 = await client.expect(5)
     # After the window: what the server received (upstream loss), not counted in the CPU figure.
-    stats = [await peers.measure(f"bench-{n}-{i}") for i in range(n)]
+    stats = [await peers.measure(peer_key(f"bench-{n}-{i}")) for i in range(n)]
     live = peers.live
     await client.send(cmd="stop")
     await client.expect(15)
@@ -316,8 +316,8 @@ async def measure(client: ClientProcess, peers: Any, n: int, warmup: float,
     await asyncio.sleep(1.0)
 
     dt_client = m1["t"] - m0["t"]
-    video_fps = [(b - a) / dt_client for a, b in zip(m0["video"], m1["video"])]
-    audio_fps = [(b - a) / dt_client for a, b in zip(m0["audio"], m1["audio"])]
+    video_fps = [(b - a) / dt_client for a, b in zip(m0["video"], m1["video"], strict=False)]
+    audio_fps = [(b - a) / dt_client for a, b in zip(m0["audio"], m1["audio"], strict=False)]
     losses = [s["loss"] for s in stats if s.get("loss") is not None]
     cpu = 100 * (cpu1 - cpu0) / (t1 - t0)
     client_cpu = 100 * (m1["cpu"] - m0["cpu"]) / dt_client
@@ -332,22 +332,31 @@ async def measure(client: ClientProcess, peers: Any, n: int, warmup: float,
             "sizes": sorted({tuple(s) for s in m1["sizes"]})}
 
 
+_PEER_KEYS: dict[str, Any] = {}
+
+
+def peer_key(name: str) -> Any:
+    """The echo peers are keyed by participant id: one per load-client session name."""
+    from server.domain.ids import ParticipantId
+    return _PEER_KEYS.setdefault(name, ParticipantId.tester(len(_PEER_KEYS) + 1))
+
+
 async def server_main(args: argparse.Namespace) -> None:
     from aiohttp import web
 
     from server.base import settings
+    from server.domain.protocol import Refused
     from server.media import audio_level
-    from server.media.echo_peer import TestPeers
-    from server.services.interview import Refused
+    from server.media.echo_peer import EchoPeers
 
     audio_level.install()  # as the server does at start-up
     config = settings.load(environ={}).replace(test_peers_max=64)
-    peers = TestPeers(config)
+    peers = EchoPeers(config)
 
     async def offer(request: web.Request) -> web.Response:
         body = await request.json()
         try:
-            sdp = await peers.answer(str(body["key"]), str(body["sdp"]))
+            sdp = await peers.answer(peer_key(str(body["key"])), str(body["sdp"]))
         except Refused as exc:
             return web.json_response({"error": exc.code, "message": exc.message}, status=409)
         return web.json_response({"sdp": sdp})

@@ -1,0 +1,215 @@
+"""The call: admission's effects, video or sound only, plan B by phone, incidents, and the end.
+
+The session's log goes to the case record when the session ends — by the host's ``end``, or when
+the host has been gone for ``session_end_minutes`` (``sweep``) — whether or not the closing form
+is filled in. Never media, chat content or IP addresses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+
+from server.base import clock
+from server.domain import protocol as p
+from server.domain.ids import ParticipantId
+from server.domain.models import N_, Appointment, ConsentRecord, InterviewSession
+from server.domain.session_log import Mode, mode_of
+from server.live.bus import WaitingEntry
+from server.services.participants import Participant, worker_only
+from server.services.rooms import Rooms
+
+log = logging.getLogger("proxima.interview")
+
+INCIDENTS = ("reconnected", "ice_restart", "poor_quality", "connection_lost", "no_media")
+
+
+class Call:
+    """What happens to the call of a room (under the room's lock)."""
+
+    def __init__(self, rooms: Rooms) -> None:
+        self.rooms = rooms
+
+    # -- admission ------------------------------------------------------------------------------
+
+    async def admit(self, part: Participant, browser: ParticipantId, entry: WaitingEntry) -> None:
+        """The host lets ``browser`` in: into the session, its log, and linked to everyone."""
+        rooms = self.rooms
+        session = await rooms.start(part, first_mode=str(entry.consent["modality"]))
+        if str(browser) not in session.admitted:
+            session.admitted.append(str(browser))
+        now = clock.now()
+        session.log.joined(str(browser), entry.name, "person", now, device=entry.device)
+        tests = [t for t in await rooms.store.interviews.tests(part.appointment.id)
+                 if t["participant"] == str(browser)]
+        if tests:
+            session.log.test_result = {"at": tests[-1]["at"],
+                                       "recommendation": tests[-1]["recommendation"],
+                                       "figures": tests[-1]["figures"]}
+        session.log.add_consents([
+            c.public() for c in await rooms.store.interviews.consents(part.appointment.id)
+            if c.guest_browser_id == browser.number])
+        rooms.bus.set_name(part.room, browser, entry.name)
+        if entry.consent["modality"] == "phone" and session.log.mode != "phone":
+            # The person chose a phone call: letting them in means calling them.
+            session.log.switch("phone", "person", "consent", now)
+        await rooms.save(part, session)
+        await rooms.store.audit.record(part.actor, "admit", "ok", case_id=part.case.id,
+                                       target=str(browser))
+        if entry.consent["modality"] == "phone":
+            self.send_phone(part, {part.id, browser}, "consent")
+        else:
+            rooms.connect(part, browser, session.log.mode, rooms.members(part.room))
+
+    async def consent_changed(self, part: Participant, record: ConsentRecord) -> None:
+        """A person in the call changes or withdraws consent."""
+        rooms = self.rooms
+        session = await rooms.session(part)
+        assert session is not None
+        session.log.add_consents([record.public()])
+        now = clock.now()
+        others = rooms.members(part.room) - {part.id}
+        if record.kind == "withdrawn":
+            session.admitted.remove(str(part.id))
+            session.log.left(str(part.id), now)
+            session.log.incident("consent_withdrawn", part.role, now)
+            await rooms.save(part, session)
+            rooms.send_all(part.room, others, p.PeerLeft(peer=str(part.id)))
+            rooms.send(part.room, part.id, p.Ended(reason="consent_withdrawn"))
+        else:
+            if record.modality in ("video", "audio") and record.modality != session.log.mode:
+                self.switch(part, session, mode_of(record.modality), "consent_changed")
+            await rooms.save(part, session)
+        rooms.tell_host_lobby(part)
+
+    # -- during the call -------------------------------------------------------------------------
+
+    async def on_modality(self, part: Participant, msg: p.Modality) -> None:
+        session = await self._require(part)
+        previous = await self.rooms.consent_of(part) if part.role == "person" else None
+        if previous is not None and previous.modality != msg.mode:
+            # The person changing the modality is a change of consent, recorded as such.
+            record = await self.rooms.store.interviews.add_consent(dataclasses.replace(
+                previous, id=0, at=clock.now(), kind="changed", modality=msg.mode))
+            session.log.add_consents([record.public()])
+        self.switch(part, session, mode_of(msg.mode), msg.reason or "asked")
+        await self.rooms.save(part, session)
+
+    async def on_fallback(self, part: Participant, msg: p.Fallback) -> None:
+        rooms = self.rooms
+        session = await rooms.session(part)
+        if part.role == "worker" and session is None:
+            session = await rooms.start(part, first_mode="phone")
+            members: set[ParticipantId] = {part.id}
+        elif session is None or not rooms.in_call(part):
+            raise p.Refused("not_admitted", N_("You are not in the call."))
+        else:
+            members = set(rooms.members(part.room))
+        if session.log.mode != "phone":
+            now = clock.now()
+            session.log.switch("phone", part.role, msg.reason or "asked", now)
+            session.log.incident("phone_fallback", part.role, now)
+        await rooms.save(part, session)
+        self.send_phone(part, members, msg.reason)
+
+    async def on_incident(self, part: Participant, msg: p.Incident) -> None:
+        if msg.kind not in INCIDENTS:
+            raise p.Refused("bad_field", N_("This kind of incident is not known."))
+        session = await self._require(part)
+        session.log.incident(msg.kind, part.role, clock.now())
+        await self.rooms.save(part, session)
+
+    async def on_end(self, part: Participant, msg: p.End) -> None:
+        worker_only(part)
+        session = await self.rooms.session(part)
+        if session is None:
+            raise p.Refused("no_session", N_("No interview is in progress."))
+        await self.finish(part.appointment, session,
+                          "phone_finished" if msg.phone_finished else "ended_by_worker",
+                          set(self.rooms.members(part.room)), actor=part.actor)
+
+    def switch(self, part: Participant, session: InterviewSession, mode: Mode,
+               reason: str) -> None:
+        """Everyone in the call goes on in ``mode`` (and is told, whoever asked)."""
+        if session.log.mode != mode:
+            session.log.switch(mode, part.role, reason, clock.now())
+        self.rooms.send_all(part.room, self.rooms.members(part.room),
+                            p.Modality(mode=mode, reason=reason, from_=str(part.id)))
+
+    def send_phone(self, part: Participant, members: set[ParticipantId], reason: str) -> None:
+        """Tell everyone in the call that it continues by phone, with the numbers each needs."""
+        mobile = part.case.mobile
+        digits = "".join(ch for ch in mobile if ch.isdigit())
+        for member in members:
+            self.rooms.send(part.room, member, p.Phone(
+                worker_phone=part.appointment.incident_phone,
+                service_phone=self.rooms.config.service_phone,
+                person_phone=mobile if member.is_worker else "", person_phone_end=digits[-2:],
+                plan_b=part.appointment.plan_b, reason=reason))
+
+    async def _require(self, part: Participant) -> InterviewSession:
+        session = await self.rooms.session(part)
+        if session is None or not self.rooms.in_call(part):
+            raise p.Refused("not_admitted", N_("You are not in the call."))
+        return session
+
+    # -- the end --------------------------------------------------------------------------------
+
+    async def finish(self, appointment: Appointment, session: InterviewSession, reason: str,
+                     members: set[ParticipantId] | None = None, actor: str = "system",
+                     at: dt.datetime | None = None) -> bool:
+        """End a session (now, or ``at``) and write its log to the case record, once."""
+        store = self.rooms.store
+        end = at or clock.now()
+        session.ended_at = end
+        session.log.finish(end, reason, session.started_at)
+        async with store.atomic():  # the end and the log reach the record together
+            if not await store.interviews.finish(session):
+                return False
+            await store.entries.add(appointment.case_id, "session_log", session.log.to_json(),
+                                    appointment.id)
+            await store.audit.record(actor, "end_interview", "ok",
+                                     case_id=appointment.case_id, target=reason)
+        room = appointment.public_id
+        self.rooms.bus.set_call(room, None)
+        self.rooms.send_all(room, members or set(), p.Ended(reason=reason))
+        log.info("session %s of appointment %s ended (%s)", session.id, appointment.id, reason)
+        return True
+
+    async def sweep(self) -> int:
+        """End the sessions whose host left ``session_end_minutes`` ago and did not come back.
+
+        The host's leaving is what ends a session: a person whose page is still open is told
+        that the interview has ended (and gets the worker's number), and the log reaches the case
+        record with the time the host left as its end. A session everybody left ends the same
+        way, at the time the last one left."""
+        ended = 0
+        rooms = self.rooms
+        for session in await rooms.store.interviews.all_active():
+            appointment = await rooms.store.appointments.get(session.appointment_id)
+            if appointment is None or not self._host_gone(appointment, session):
+                continue
+            async with rooms.locks.hold(appointment.public_id):  # decide again, under the lock
+                current = await rooms.store.interviews.active(appointment.id)
+                if current is None or current.id != session.id:
+                    continue
+                since = self._host_gone(appointment, current)
+                if since is None:
+                    continue
+                present = rooms.bus.present(appointment.public_id)
+                members = {ParticipantId.parse(a) for a in current.admitted} & present
+                reason = "worker_left" if members else "abandoned"
+                ended += await self.finish(appointment, current, reason, members, at=since)
+        return ended
+
+    def _host_gone(self, appointment: Appointment, session: InterviewSession,
+                   ) -> dt.datetime | None:
+        """When the host left, if that was ``session_end_minutes`` ago or more; else None."""
+        host = ParticipantId.worker(appointment.worker_id)
+        if self.rooms.bus.is_present(appointment.public_id, host):
+            return None
+        since = dt.datetime.fromisoformat(session.log.worker_left or session.log.last_seen
+                                          or session.started_at.isoformat())
+        limit = dt.timedelta(minutes=self.rooms.config.session_end_minutes)
+        return since if clock.now() - since >= limit else None

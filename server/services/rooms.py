@@ -1,0 +1,148 @@
+"""What every part of a live interview shares: the room.
+
+A room is one appointment's live interview: a call of N participants (the host worker, the
+persons' browsers let in; co-workers later), a waiting room, and a session whose log goes to the
+case record. ``Rooms`` holds what the waiting room, the call and the relay need in common: the
+store, the live bus (who is present, who is in the call), the room locks, the topology (who
+connects to whom), and sending.
+
+Who is in the call lives in the bus, written through to the database whenever it changes
+(``InterviewSession.admitted``) and read back on a room's first join after a start or a restart,
+so the relay reads it without touching storage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from server.base import clock
+from server.base.settings import Config
+from server.domain import protocol as p
+from server.domain.ids import ParticipantId
+from server.domain.models import Appointment, ConsentRecord, InterviewSession
+from server.domain.session_log import Mode, SessionLog, mode_of
+from server.domain.topology import Mesh
+from server.live.bus import Call, LiveBus
+from server.live.locks import RoomLocks
+from server.services.live_access import LiveAccess
+from server.services.participants import Participant
+from server.storage.repositories import Store
+
+
+class Rooms:
+    """The shared state and helpers of every room."""
+
+    def __init__(self, store: Store, bus: LiveBus, locks: RoomLocks, config: Config,
+                 access: LiveAccess, topology: Mesh | None = None) -> None:
+        self.store = store
+        self.bus = bus
+        self.locks = locks
+        self.config = config
+        self.access = access
+        self.topology = topology or Mesh()
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def send(self, room: str, to: ParticipantId, msg: p.Message) -> bool:
+        return self.bus.deliver(room, to, p.dump(msg))
+
+    def send_all(self, room: str, to: set[ParticipantId] | frozenset[ParticipantId],
+                 msg: p.Message) -> None:
+        text = p.dump(msg)
+        for member in to:
+            self.bus.deliver(room, member, text)
+
+    # -- the call's members, from live state ---------------------------------------------------
+
+    async def read_back(self, appointment: Appointment) -> None:
+        """After a start or a restart: the call in progress, from storage (under the lock)."""
+        room = appointment.public_id
+        if self.bus.knows(room):
+            return
+        session = await self.store.interviews.active(appointment.id)
+        self.bus.set_call(room, None if session is None else self.call_of(appointment, session))
+
+    @staticmethod
+    def call_of(appointment: Appointment, session: InterviewSession) -> Call:
+        members = {ParticipantId.worker(appointment.worker_id)}
+        members.update(ParticipantId.parse(a) for a in session.admitted)
+        return Call(session.id, frozenset(members))
+
+    def members(self, room: str) -> frozenset[ParticipantId]:
+        """Everyone in the call (the host included); empty when no call is in progress."""
+        call = self.bus.call(room)
+        return call.members if call else frozenset()
+
+    def in_call(self, part: Participant) -> bool:
+        return part.id in self.members(part.room)
+
+    # -- the session, in storage ---------------------------------------------------------------
+
+    async def session(self, part: Participant) -> InterviewSession | None:
+        """The active session with its log (read when it is about to change)."""
+        return await self.store.interviews.active(part.appointment.id)
+
+    async def save(self, part: Participant, session: InterviewSession) -> None:
+        """Write the session (log and admissions) and the call's members through to live state."""
+        await self.store.interviews.save(session)
+        self.bus.set_call(part.room, self.call_of(part.appointment, session))
+
+    async def start(self, part: Participant, first_mode: str) -> InterviewSession:
+        """The active session, started (by the host) if there is none."""
+        now = clock.now()
+        session = await self.store.interviews.start(part.appointment.id, SessionLog(
+            started_at=now.isoformat(), readiness=self.bus.readiness(part.room)))
+        if not session.log.timeline:
+            session.log.switch(mode_of(first_mode), "worker", "start", now)
+            session.log.joined(str(part.id), part.name, part.role, now)
+        return session
+
+    @staticmethod
+    def mode(session: InterviewSession | None) -> Mode:
+        return session.log.mode if session else "video"
+
+    # -- links between members ----------------------------------------------------------------
+
+    def connect(self, part: Participant, newcomer: ParticipantId, mode: Mode,
+                with_members: set[ParticipantId] | frozenset[ParticipantId]) -> None:
+        """Tell both ends of each of ``newcomer``'s links (to members present) to connect."""
+        room = part.room
+        for link in self.topology.links_for(newcomer, with_members & self.bus.present(room)):
+            other = link.other(newcomer)
+            self.send(room, newcomer, p.Admitted(
+                peer=str(other), peer_name=self.bus.name(room, other),
+                polite=link.is_polite(newcomer), modality=mode))
+            self.send(room, other, p.Admitted(
+                peer=str(newcomer), peer_name=self.bus.name(room, newcomer),
+                polite=link.is_polite(other), modality=mode))
+
+    # -- the lobby ------------------------------------------------------------------------------
+
+    def lobby(self, room: str) -> p.Lobby:
+        present = self.bus.present(room)
+        waiting = [entry.to_json(pid) for pid, entry in self.bus.waiting(room).items()
+                   if pid in present]
+        admitted = [{"id": str(pid), "name": self.bus.name(room, pid),
+                     "connected": pid in present}
+                    for pid in sorted(self.members(room)) if not pid.is_worker]
+        return p.Lobby(waiting=waiting, admitted=admitted)
+
+    def tell_host_lobby(self, part: Participant) -> None:
+        self.send(part.room, part.host_id, self.lobby(part.room))
+
+    # -- consent ---------------------------------------------------------------------------------
+
+    async def consent_of(self, part: Participant,
+                         browser: ParticipantId | None = None) -> ConsentRecord | None:
+        """The latest consent of ``browser`` (default: ``part``'s own), unless withdrawn."""
+        browser_id = browser.number if browser else part.guest.id if part.guest else None
+        if browser_id is None:
+            return None
+        mine = [c for c in await self.store.interviews.consents(part.appointment.id)
+                if c.guest_browser_id == browser_id]
+        return mine[-1] if mine and mine[-1].kind != "withdrawn" else None
+
+    @staticmethod
+    def as_person(part: Participant, browser: ParticipantId, name: str) -> Participant:
+        """A waiting browser as a participant of the host's room (for the log)."""
+        return dataclasses.replace(part, id=browser, role="person", name=name)
