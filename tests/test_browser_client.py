@@ -30,8 +30,10 @@ def wire_literals(source: str) -> list[str]:
     compared with `.type` or as a `case`, or a snake_case field name of the wire (except in
     FormData's get('audio_fallback'): the consent form's fields are named like the wire's)."""
     types = "|".join(sorted(map(re.escape, protocol.MESSAGES), key=len, reverse=True))
-    fields = {f.name for cls in protocol.MESSAGES.values() for f in dataclasses.fields(cls)
-              if "_" in f.name.strip("_")} | {name for name in protocol.FIGURE_RANGES if "_" in name}
+    message_fields = {f.name for cls in protocol.MESSAGES.values() for f in dataclasses.fields(cls)
+                      if "_" in f.name.strip("_")}
+    figure_fields = {name for name in protocol.FIGURE_RANGES if "_" in name}
+    fields = message_fields | figure_fields
     quote = "['\"`]"
     patterns = [rf"\btype\s*:\s*{quote}(?:{types}){quote}",
                 rf"\.type\s*[!=]==?\s*{quote}(?:{types}){quote}",
@@ -76,7 +78,8 @@ LOAD_CLIENT = """(source) => {
     };
     window.client = new window.ProximaClient(window.transport);
     for (const name of Object.keys(window.client))
-        if (name.startsWith('on')) window.client[name] = (...args) => window.calls.push([name, args]);
+        if (name.startsWith('on'))
+            window.client[name] = (...args) => window.calls.push([name, args]);
 }"""
 
 CANDIDATE = {"candidate": "candidate:1 1 udp 2122194687 127.0.0.1 50000 typ host",
@@ -231,7 +234,8 @@ async def test_the_worker_lets_in_two_browsers_and_sees_both(proxima, new_contex
     assert await axe_violations(worker) == []
     assert await persons[1].evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     await worker.screenshot(path=str(screenshots / "room-of-three-worker.png"), full_page=True)
-    await persons[1].locator("#call-step").screenshot(path=str(screenshots / "room-of-three-person.png"))
+    person_shot = screenshots / "room-of-three-person.png"
+    await persons[1].locator("#call-step").screenshot(path=str(person_shot))
 
     # The chat reaches both browsers; the second one's microphone is shown under its video.
     await worker.get_by_label("Votre message").fill("Bonjour à vous deux")

@@ -37,7 +37,37 @@ ROOT = Path(__file__).resolve().parent.parent
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/156.0 Mobile Safari/537.36")
 
-ENGLISH = frozenset(["the", "and", "of", "to", "in", "is", "are", "was", "were", "be", "been", "being", "am", "with", "for", "by", "from", "at", "into", "onto", "than", "then", "this", "that", "these", "those", "it", "its", "you", "your", "yours", "we", "our", "ours", "they", "them", "their", "he", "she", "his", "her", "him", "who", "whom", "whose", "which", "what", "when", "where", "why", "how", "there", "here", "not", "no", "yes", "all", "any", "each", "every", "some", "more", "most", "less", "many", "much", "only", "also", "just", "very", "too", "again", "still", "already", "yet", "now", "soon", "later", "today", "tomorrow", "yesterday", "will", "would", "can", "could", "should", "shall", "may", "might", "must", "do", "does", "did", "done", "doing", "has", "have", "had", "having", "get", "gets", "got", "make", "made", "let", "lets", "please", "thank", "thanks", "sorry", "welcome", "hello", "goodbye", "new", "old", "next", "back", "first", "last", "other", "another", "same", "own", "such", "open", "opens", "opened", "close", "closed", "closes", "start", "started", "starts", "stop", "stopped", "end", "ended", "ends", "send", "sent", "sending", "save", "saved", "cancel", "cancelled", "canceled", "delete", "deleted", "remove", "removed", "copy", "copied", "edit", "changed", "create", "created", "add", "added", "try", "tried", "retry", "link", "links", "phone", "phones", "call", "calls", "called", "calling", "computer", "computers", "tablet", "browser", "browsers", "device", "devices", "camera", "speaker", "sound", "video", "waiting", "room", "rooms", "help", "alert", "warning", "error", "errors", "failed", "failure", "refused", "unknown", "invalid", "valid", "expired", "revoked", "pending", "withdrawn", "worker", "workers", "facilitator", "administrator", "admin", "account", "accounts", "password", "login", "logout", "user", "users", "email", "address", "name", "names", "role", "roles", "appointment", "appointments", "interview", "interviews", "meeting", "record", "records", "connection", "connections", "network", "server", "outbox", "inbox", "relay", "day", "days", "hour", "hours", "week", "weeks", "month", "months", "year", "years", "time", "times", "seconds", "true", "false", "null", "none", "undefined", "nan", "something", "nothing", "anything", "everything", "someone", "nobody", "anyone", "everyone", "good", "bad", "well", "poor", "weak", "fair", "strong", "off", "up", "down", "out", "over", "under", "about", "after", "before", "while", "during", "between", "through", "click", "press", "tap", "choose", "select", "enter", "show", "shown", "hide", "hidden"])
+# Common English words: one of them in a French page means a text was left untranslated.
+ENGLISH = frozenset([
+    "the", "and", "of", "to", "in", "is", "are", "was", "were", "be", "been", "being", "am", "with",
+    "for", "by", "from", "at", "into", "onto", "than", "then", "this", "that", "these", "those",
+    "it", "its", "you", "your", "yours", "we", "our", "ours", "they", "them", "their", "he", "she",
+    "his", "her", "him", "who", "whom", "whose", "which", "what", "when", "where", "why", "how",
+    "there", "here", "not", "no", "yes", "all", "any", "each", "every", "some", "more", "most",
+    "less", "many", "much", "only", "also", "just", "very", "too", "again", "still", "already",
+    "yet", "now", "soon", "later", "today", "tomorrow", "yesterday", "will", "would", "can",
+    "could", "should", "shall", "may", "might", "must", "do", "does", "did", "done", "doing", "has",
+    "have", "had", "having", "get", "gets", "got", "make", "made", "let", "lets", "please", "thank",
+    "thanks", "sorry", "welcome", "hello", "goodbye", "new", "old", "next", "back", "first", "last",
+    "other", "another", "same", "own", "such", "open", "opens", "opened", "close", "closed",
+    "closes", "start", "started", "starts", "stop", "stopped", "end", "ended", "ends", "send",
+    "sent", "sending", "save", "saved", "cancel", "cancelled", "canceled", "delete", "deleted",
+    "remove", "removed", "copy", "copied", "edit", "changed", "create", "created", "add", "added",
+    "try", "tried", "retry", "link", "links", "phone", "phones", "call", "calls", "called",
+    "calling", "computer", "computers", "tablet", "browser", "browsers", "device", "devices",
+    "camera", "speaker", "sound", "video", "waiting", "room", "rooms", "help", "alert", "warning",
+    "error", "errors", "failed", "failure", "refused", "unknown", "invalid", "valid", "expired",
+    "revoked", "pending", "withdrawn", "worker", "workers", "facilitator", "administrator", "admin",
+    "account", "accounts", "password", "login", "logout", "user", "users", "email", "address",
+    "name", "names", "role", "roles", "appointment", "appointments", "interview", "interviews",
+    "meeting", "record", "records", "connection", "connections", "network", "server", "outbox",
+    "inbox", "relay", "day", "days", "hour", "hours", "week", "weeks", "month", "months", "year",
+    "years", "time", "times", "seconds", "true", "false", "null", "none", "undefined", "nan",
+    "something", "nothing", "anything", "everything", "someone", "nobody", "anyone", "everyone",
+    "good", "bad", "well", "poor", "weak", "fair", "strong", "off", "up", "down", "out", "over",
+    "under", "about", "after", "before", "while", "during", "between", "through", "click", "press",
+    "tap", "choose", "select", "enter", "show", "shown", "hide", "hidden",
+])
 
 # A deadline with seconds ("jusqu'au 29 nov., 11:45:00") reads like a duration.
 WITH_SECONDS = re.compile(r"\b\d{1,2}:\d{2}:\d{2}\b")
@@ -57,8 +87,8 @@ class Readable(HTMLParser):
 
     ATTRIBUTES = ("aria-label", "title", "alt", "placeholder", "data-confirm", "label",
                   "aria-valuetext", "aria-roledescription")
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-            "track", "wbr"}
+    VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                      "source", "track", "wbr"})
 
     def __init__(self, lang: str = "fr") -> None:
         super().__init__(convert_charrefs=True)
@@ -176,8 +206,8 @@ async def fill_with_data(proxima: Any) -> dict[str, Any]:
 
     # A case record written before reasons were codes (migration 005) kept the error in English.
     await proxima.store.entries.add(case["id"], "invitation_failed", {
-        "message": "invitation", "channel": "email", "error": "recipient refused by the mail server",
-        "will_retry": True}, appointment.id)
+        "message": "invitation", "channel": "email",
+        "error": "recipient refused by the mail server", "will_retry": True}, appointment.id)
 
     unknown_address = await new_case(anne, reference="DOS-2026-0043",
                                      person_name="Jean Inconnu", email="inconnu@example.net")

@@ -39,9 +39,10 @@ async def test_nothing_crosses_the_waiting_room_before_admission(proxima):
     assert entry["device"] == "Android phone" and entry["consent"]["modality"] == "video"
     assert (await person.expect("waiting"))["worker_present"] is True
 
+    candidate = {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host",
+                 "sdpMid": "0", "sdpMLineIndex": 0}
     for msg in ({"type": "signal", "to": "w:1", "description": {"type": "offer", "sdp": FAKE_SDP}},
-                {"type": "signal", "to": "w:1", "candidate": {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host",
-                                                            "sdpMid": "0", "sdpMLineIndex": 0}},
+                {"type": "signal", "to": "w:1", "candidate": candidate},
                 {"type": "chat", "text": "hello?"},
                 {"type": "media", "audio": False, "video": True},
                 {"type": "modality", "mode": "audio"}):
@@ -87,8 +88,8 @@ async def test_admission_relays_and_reconnects_as_the_same_participant(proxima):
                          description={"type": "offer", "sdp": FAKE_SDP})
     relayed = await worker.expect("signal")
     assert relayed["from"] == laptop_id and relayed["description"]["sdp"] == FAKE_SDP
-    await on_laptop.send(type="signal", to=admitted["peer"],
-                         description={"type": "offer", "sdp": FAKE_SDP + "a=crypto:1 AES_CM_128\r\n"})
+    sdes_offer = {"type": "offer", "sdp": FAKE_SDP + "a=crypto:1 AES_CM_128\r\n"}
+    await on_laptop.send(type="signal", to=admitted["peer"], description=sdes_offer)
     assert (await on_laptop.expect("error"))["code"] == "insecure_sdp"
     await on_laptop.send(type="chat", text="<img src=x onerror=alert(1)>")
     chat = await worker.expect("chat")
@@ -203,7 +204,8 @@ async def test_a_session_is_logged_even_without_the_closing_form(make_proxima):
     assert log["consents"][0]["modality"] == "video"
     assert all("left" in stay for p in log["participants"].values() for stay in p["stays"])
     # The closing form then amends it.
-    closing = await anne.json("POST", f"/api/appointments/{created['appointment']['id']}/session/closing",
+    closing_url = f"/api/appointments/{created['appointment']['id']}/session/closing"
+    closing = await anne.json("POST", closing_url,
                               {"notes": "Dossier logement à compléter.",
                                "follow_ups": [{"who": "Anne", "what": "Appeler la CAF"}],
                                "next_appointment": {"date": soon_date(7), "time": "10:00",
@@ -215,8 +217,11 @@ async def test_a_session_is_logged_even_without_the_closing_form(make_proxima):
 
 
 def soon_date(days: int) -> str:
+    """A date ``days`` ahead of today in Europe/Paris (the service's time zone), as ISO text."""
     import datetime as dt
-    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
+    from zoneinfo import ZoneInfo
+    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()
+    return (today + dt.timedelta(days=days)).isoformat()
 
 
 async def test_a_phone_interview_uses_the_same_console(proxima):

@@ -2,14 +2,16 @@
 
 Run it (from the repository root, as root, in a loopback-only network namespace like `make test`):
 
-    unshare --net -- sh -c 'ip link set lo up && exec .venv/bin/python tests/bench/test_peer_capacity.py'
+    unshare --net -- sh -c 'ip link set lo up &&
+        exec .venv/bin/python tests/bench/test_peer_capacity.py'
 
 This is a benchmark script, not a test module: pytest does not collect ``tests/bench``
 (``norecursedirs`` in pyproject.toml) and it defines no test functions.
 
-What it measures. The connection test is a server-side aiortc peer (``server.media.echo_peer.EchoPeers``)
-that sends the person's camera and microphone straight back; aiortc decodes what it receives and
-re-encodes what it sends, so each test costs the server CPU. Here:
+What it measures. The connection test is a server-side aiortc peer
+(``server.media.echo_peer.EchoPeers``) that sends the person's camera and microphone straight back;
+aiortc decodes what it receives and re-encodes what it sends, so each test costs the server CPU.
+Here:
 
 * The server process (this process) runs the real ``EchoPeers`` with the default settings
   (``settings.load(environ={})``, no TURN, no STUN) and ``test_peers_max=64``, behind a tiny
@@ -55,7 +57,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(__file__).resolve()
+ROOT = SCRIPT.parents[2]
 sys.path.insert(0, str(ROOT))
 
 import aioice.ice
@@ -193,7 +196,8 @@ async def client_main(url: str, bitrate: int) -> None:
     import aiohttp
 
     packets = pre_encode(bitrate)
-    say(event="encoded", frames=len(packets), kbps=round(sum(map(len, packets)) * 8 / LOOP_SECONDS / 1000))
+    kbps = round(sum(map(len, packets)) * 8 / LOOP_SECONDS / 1000)
+    say(event="encoded", frames=len(packets), kbps=kbps)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -301,10 +305,12 @@ async def measure(client: ClientProcess, peers: Any, n: int, warmup: float,
     assert peers.live == n, (peers.live, n)
     await asyncio.sleep(warmup)
     await client.send(cmd="mark")
-    cpu0, t0, loop0, busy0 = time.process_time(), time.monotonic(), loop_thread_cpu(), machine_busy()
+    cpu0, t0 = time.process_time(), time.monotonic()
+    loop0, busy0 = loop_thread_cpu(), machine_busy()
     m0 = await client.expect(5)
     await asyncio.sleep(window)
-    cpu1, t1, loop1, busy1 = time.process_time(), time.monotonic(), loop_thread_cpu(), machine_busy()
+    cpu1, t1 = time.process_time(), time.monotonic()
+    loop1, busy1 = loop_thread_cpu(), machine_busy()
     await client.send(cmd="mark")
     m1 = await client.expect(5)
     # After the window: what the server received (upstream loss), not counted in the CPU figure.
@@ -341,6 +347,16 @@ def peer_key(name: str) -> Any:
     return _PEER_KEYS.setdefault(name, ParticipantId.tester(len(_PEER_KEYS) + 1))
 
 
+def cpu_model() -> str:
+    """The processor's model name from /proc/cpuinfo, for the report's header."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return "?"
+    names = (line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+             if line.startswith("model name"))
+    return next(names, platform.processor() or "?")
+
+
 async def server_main(args: argparse.Namespace) -> None:
     from aiohttp import web
 
@@ -371,16 +387,14 @@ async def server_main(args: argparse.Namespace) -> None:
     url = f"http://127.0.0.1:{port}/offer"
 
     print(f"command: {COMMAND}")
-    model = next((line.split(":", 1)[1].strip() for line in
-                  Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-                 platform.processor() or "?") if Path("/proc/cpuinfo").exists() else "?"
+    model = await asyncio.to_thread(cpu_model)
     print(f"machine: {os.cpu_count()} cores ({model}); Python {platform.python_version()}, "
           f"aiortc {__import__('aiortc').__version__}, PyAV {av.__version__}")
     print(f"clients: separate process, pre-encoded VP8 {WIDTH}x{HEIGHT}@{FPS} + silent Opus; "
           f"warm-up {args.warmup:g} s, window {args.window:g} s")
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(Path(__file__).resolve()), "--client", url,
+        sys.executable, str(SCRIPT), "--client", url,
         "--bitrate", str(args.bitrate), stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE)
     client = ClientProcess(proc)
@@ -423,23 +437,27 @@ async def server_main(args: argparse.Namespace) -> None:
                    and not r["loss"] > 0.01]
         if last not in healthy:
             print(f"  caution: at N={last['n']} the echo was not at full rate (slowest video "
-                  f"{last['fps_min']:.1f} fps of {FPS}, audio {last['audio_fps']:.1f} of 50 frames/s, "
-                  f"upstream loss {last['loss']:.3f}): the server was saturated, so this is not a "
-                  f"capacity.")
+                  f"{last['fps_min']:.1f} fps of {FPS}, audio {last['audio_fps']:.1f} "
+                  f"of 50 frames/s, upstream loss {last['loss']:.3f}): the server was saturated, "
+                  f"so this is not a capacity.")
             if healthy:
                 best = healthy[-1]
-                print(f"  best estimate: 100 / {best['per']:.1f} (CPU % per session at N={best['n']}, "
-                      f"the largest N with a full-rate echo) = {100 / best['per']:.1f} tests per core")
+                print(f"  best estimate: 100 / {best['per']:.1f} (CPU % per session at "
+                      f"N={best['n']}, the largest N with a full-rate echo) = "
+                      f"{100 / best['per']:.1f} tests per core")
             else:
                 print("  no N had a full-rate echo: no estimate.")
         top = max(rows, key=lambda r: r["cpu"])
-        print(f"one server process: its CPU peaked at {top['cpu']:.0f} % of a core (N={top['n']}); "
-              f"the echo was at full rate up to N={healthy[-1]['n'] if healthy else 0}. "
-              f"The event-loop thread alone took {rows[0]['loop'] / rows[0]['n']:.1f} % of a core per "
-              f"session at N={rows[0]['n']}.")
+        full_rate_up_to = healthy[-1]["n"] if healthy else 0
+        first = rows[0]
+        print(f"one server process: its CPU peaked at {top['cpu']:.0f} % of a core "
+              f"(N={top['n']}); the echo was at full rate up to N={full_rate_up_to}. "
+              f"The event-loop thread alone took {first['loop'] / first['n']:.1f} % of a core "
+              f"per session at N={first['n']}.")
         if max(r["client_cpu"] for r in rows) > 80 or max(r["other"] for r in rows) > 25:
-            print(f"  caution: the clients or other processes used a lot of this {os.cpu_count()}-core "
-                  f"machine during some windows (see the columns); rerun on a quiet machine.")
+            print(f"  caution: the clients or other processes used a lot of this "
+                  f"{os.cpu_count()}-core machine during some windows (see the columns); "
+                  f"rerun on a quiet machine.")
         print(f"peers left open: {peers.live}; client process exit code: {proc.returncode}")
 
 
