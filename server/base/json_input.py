@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import NoReturn
 
 MAX_DEPTH = 16
@@ -31,41 +32,60 @@ def _no_constants(name: str) -> NoReturn:
     raise JsonInputError("not_finite", f"{name} is not a number JSON allows")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: a float too large to be finite
+        raise JsonInputError("not_finite", "numbers must be finite")
+    return value
+
+
+# A lone surrogate can only come from a \uD800-\uDFFF escape (UTF-8 text cannot hold one): where
+# the text has no such escape, no string needs checking, only the nesting (the hot path).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB]")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constants, parse_float=_finite)  # made once
+
+
 def loads(raw: str | bytes, max_depth: int = MAX_DEPTH) -> object:
     """Parse ``raw`` and check it (see the module's docstring); raises ``JsonInputError``.
 
     Any JSON value may come: the caller checks that it has the shape it wants."""
     try:
-        value = json.loads(raw, parse_constant=_no_constants)
+        text = raw if isinstance(raw, str) else raw.decode("utf-8")
+        value = _DECODER.decode(text)
     except JsonInputError:
         raise
     except RecursionError:
         raise JsonInputError("too_deep", "nested too deeply") from None
     except (ValueError, UnicodeDecodeError):
         raise JsonInputError("malformed", "not valid JSON") from None
-    check(value, max_depth)
+    check(value, max_depth, texts=bool(_SURROGATE_ESCAPE.search(text)))
     return value
 
 
-def check(value: object, max_depth: int = MAX_DEPTH) -> None:
-    """Refuse lone surrogates, non-finite numbers and nesting deeper than ``max_depth``."""
+def check(value: object, max_depth: int = MAX_DEPTH, texts: bool = True) -> None:
+    """Refuse lone surrogates (unless ``texts`` is False: known to hold none), non-finite numbers
+    and nesting deeper than ``max_depth``."""
     stack: list[tuple[object, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, str):
-            _text(item)
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                raise JsonInputError("not_finite", "numbers must be finite")
-        elif isinstance(item, (dict, list)):
+        if isinstance(item, dict):
             if depth >= max_depth:
                 raise JsonInputError("too_deep", f"nested more than {max_depth} levels")
-            if isinstance(item, dict):
-                for key, inner in item.items():
+            for key, inner in item.items():
+                if texts:
                     _text(key)
-                    stack.append((inner, depth + 1))
-            else:
-                stack.extend((inner, depth + 1) for inner in item)
+                stack.append((inner, depth + 1))
+        elif isinstance(item, list):
+            if depth >= max_depth:
+                raise JsonInputError("too_deep", f"nested more than {max_depth} levels")
+            stack.extend((inner, depth + 1) for inner in item)
+        elif isinstance(item, str):
+            if texts:
+                _text(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise JsonInputError("not_finite", "numbers must be finite")
 
 
 def _text(text: str) -> None:
@@ -75,6 +95,9 @@ def _text(text: str) -> None:
         raise JsonInputError("bad_text", "text must be valid Unicode (no lone surrogate)") from None
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def dumps(value: object) -> str:
     """Compact JSON that never holds NaN or Infinity (a ``ValueError`` instead)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)

@@ -9,6 +9,7 @@ strings; ``str()`` gives the wire form back.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Literal
 
 ParticipantKind = Literal["w", "g", "t"]
@@ -43,6 +44,10 @@ class ParticipantId:
     @classmethod
     def parse(cls, text: str) -> ParticipantId:
         """The id written ``kind:number``; ``ValueError`` for anything else."""
+        return _parse(text)
+
+    @classmethod
+    def _from_text(cls, text: str) -> ParticipantId:
         prefix, sep, number = text.partition(":")
         kind = _KINDS.get(prefix)
         if not sep or kind is None or not number.isascii() or not number.isdigit() \
@@ -70,3 +75,9 @@ def actor_of_worker(worker_id: int) -> str:
 def actor_of_browser(guest_browser_id: int | None) -> str:
     """The audit log's name for a person's browser acting."""
     return f"guest:{guest_browser_id}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> ParticipantId:
+    """Ids come back on every relayed message: parsed once each (an id is immutable)."""
+    return ParticipantId._from_text(text)
