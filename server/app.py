@@ -26,6 +26,7 @@ from server.edge import (
 )
 from server.edge.http import (
     BUS,
+    CASES,
     CLOCK,
     CONFIG,
     INTERVIEWS,
@@ -46,6 +47,7 @@ from server.live.bus import LiveBus
 from server.live.limits import Clock, LoginThrottle, SignallingLimits
 from server.media import audio_level
 from server.media.echo_peer import EchoPeers
+from server.services.cases import Cases
 from server.services.connection_tests import ConnectionTests
 from server.services.interview import InterviewService
 from server.services.live_access import LiveAccess
@@ -98,6 +100,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     app[POSTMAN] = Postman(store, config)
     app[BUS] = LiveBus()
     app[LIVE_ACCESS] = LiveAccess(store, app[BUS], config)
+    app[CASES] = Cases(store, app[LIVE_ACCESS])
     app[SCHEDULING] = Scheduling(store, config, app[POSTMAN].wake, app[LIVE_ACCESS].recheck)
     app[INTERVIEWS] = InterviewService(store, app[BUS], config, app[LIVE_ACCESS])
     peers = EchoPeers(config)

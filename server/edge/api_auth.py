@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from aiohttp import web
 
 from server.base import passwords
@@ -20,6 +18,7 @@ from server.edge.http import (
     session_worker,
     start_session,
 )
+from server.services.login import Throttled, WrongCredentials, log_in
 
 routes = web.RouteTableDef()
 
@@ -28,28 +27,19 @@ routes = web.RouteTableDef()
 async def login(request: web.Request) -> web.Response:
     """Log in with email and password; throttled per account and per address."""
     data = await json_body(request)
-    email = str(data.get("email", "")).strip().lower()
-    password = str(data.get("password", ""))
-    throttle, store = request.app[THROTTLE], request.app[STORE]
-    keys = ("account:" + email, "ip:" + client_ip(request))
-    wait = throttle.retry_after(*keys)
-    if wait > 0:
-        seconds = math.ceil(wait)
+    try:
+        worker = await log_in(request.app[STORE], request.app[THROTTLE],
+                              str(data.get("email", "")), str(data.get("password", "")),
+                              client_ip(request))
+    except Throttled as exc:
         raise ApiError(429, "too_many_attempts", N_(
             "Too many attempts. Please wait {retry_after} seconds and try again."),
-            retry_after=seconds)
-    found = await store.workers.by_email(email) if email else None
-    stored_hash = found[1] if found else None
-    if not passwords.verify_password(stored_hash, password) or found is None or found[0].disabled:
-        throttle.failed(*keys)
-        await store.audit.record(f"login:{email[:80]}", "login", "refused")
+            retry_after=exc.retry_after) from None
+    except WrongCredentials:
         raise ApiError(401, "wrong_credentials", N_(
-            "The email or the password is not right."))
-    worker = found[0]
-    throttle.succeeded(*keys)
+            "The email or the password is not right.")) from None
     response = web.json_response({"worker": worker.public()})
     await start_session(request, response, worker)
-    await store.audit.record(f"worker:{worker.id}", "login", "ok")
     return response
 
 

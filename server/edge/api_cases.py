@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from aiohttp import web
 
 from server.base import clock
-from server.domain.models import N_, BrowserGroup, Case, Invalid
+from server.domain.models import N_, BrowserGroup, Invalid
 from server.edge.access import appointment_for, case_for, int_id, parse_id, visible_cases
-from server.edge.http import LIVE_ACCESS, SCHEDULING, STORE, ApiError, json_body, require_worker
+from server.edge.http import CASES, SCHEDULING, STORE, ApiError, json_body, require_worker
+from server.services.cases import case_fields
 from server.services.scheduling import AppointmentForm
 
 routes = web.RouteTableDef()
-
-CASE_FIELDS = ("reference", "person_name", "email", "mobile", "language", "modality",
-               "accessibility")
-
-
-def _case_fields(data: dict[str, Any]) -> dict[str, str]:
-    unknown = set(data) - set(CASE_FIELDS) - {"worker_id"}
-    if unknown:
-        raise Invalid(sorted(unknown)[0], N_("Unknown field."))
-    return {k: data[k] for k in CASE_FIELDS if k in data}  # Case checks each value is text
-
 
 async def _assignee(request: web.Request, data: dict[str, Any], default: int | None) -> int | None:
     if "worker_id" not in data:
@@ -53,16 +42,9 @@ async def create_case(request: web.Request) -> web.Response:
     """Open a case record (assigned to me, or to ``worker_id`` by an administrator)."""
     worker = await require_worker(request)
     data = await json_body(request)
-    fields = _case_fields(data)
-    fields.setdefault("language", "fr")
-    fields.setdefault("modality", "video")
-    case = Case(id=0, worker_id=await _assignee(request, data, worker.id),
-                created_at=clock.now(), **{"email": "", "mobile": "", "accessibility": "",
-                                            "reference": "", "person_name": "", **fields})
-    store = request.app[STORE]
-    case = await store.cases.create(case)
-    await store.entries.add(case.id, "case_opened", {"by": worker.display_name})
-    await store.audit.record(f"worker:{worker.id}", "create_case", "ok", case_id=case.id)
+    fields = case_fields(data)
+    case = await request.app[CASES].open(worker, fields,
+                                         await _assignee(request, data, worker.id))
     return web.json_response({"case": case.public()}, status=201)
 
 
@@ -84,18 +66,9 @@ async def update_case(request: web.Request) -> web.Response:
     worker = await require_worker(request)
     case = await case_for(request, worker, int_id(request), "update_case")
     data = await json_body(request)
-    fields = _case_fields(data)
-    worker_id = await _assignee(request, data, case.worker_id)
-    updated = Case(**{**dataclasses.asdict(case), **fields, "worker_id": worker_id})
-    store = request.app[STORE]
-    await store.cases.save(updated)
-    changed = sorted(k for k in fields if fields[k] != getattr(case, k))
-    if worker_id != case.worker_id:
-        changed.append("worker_id")
-    await store.entries.add(case.id, "case_updated", {"fields": changed})
-    if worker_id != case.worker_id:  # the former worker's live connections end now
-        await request.app[LIVE_ACCESS].recheck_appointments(
-            await store.appointments.for_case(case.id))
+    fields = case_fields(data)
+    updated = await request.app[CASES].change(case, fields,
+                                              await _assignee(request, data, case.worker_id))
     return web.json_response({"case": updated.public()})
 
 

@@ -23,6 +23,7 @@ from server.domain.models import N_, Invalid, Worker
 from server.jobs.outbox import Postman
 from server.live.bus import LiveBus
 from server.live.limits import Clock, LoginThrottle, SignallingLimits
+from server.services.cases import Cases
 from server.services.connection_tests import ConnectionTests
 from server.services.interview import InterviewService
 from server.services.live_access import LiveAccess
@@ -41,6 +42,7 @@ SIGNALLING_LIMITS = web.AppKey("signalling_limits", SignallingLimits)
 BUS = web.AppKey("bus", LiveBus)
 INTERVIEWS = web.AppKey("interviews", InterviewService)
 LIVE_ACCESS = web.AppKey("live_access", LiveAccess)
+CASES = web.AppKey("cases", Cases)
 TESTS = web.AppKey("tests", ConnectionTests)
 # Open signalling sockets, closed on shutdown.
 WEBSOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("websockets")
