@@ -225,6 +225,7 @@ class Appointment:
     incident_phone: str
     documents: str
     created_at: dt.datetime
+    group_id: int | None = None  # the group session this person's appointment belongs to
 
     def __post_init__(self) -> None:
         if not 5 <= self.duration_minutes <= 240:
@@ -260,7 +261,7 @@ class Appointment:
                 "duration_minutes": self.duration_minutes, "modality": self.modality,
                 "test_minutes": self.test_minutes, "plan_b": self.plan_b,
                 "sms_reminder": self.sms_reminder, "status": self.status,
-                "sequence": self.sequence, **self.sealed()}
+                "sequence": self.sequence, "group_id": self.group_id, **self.sealed()}
 
 
 @dataclasses.dataclass
@@ -359,12 +360,13 @@ class ConsentRecord:
 
 @dataclasses.dataclass
 class InterviewSession:
-    """One live session of an appointment; ``log`` is what goes to the case record."""
+    """One live session of a room (an appointment, or a group); ``log`` goes to the case record."""
 
     id: int
-    appointment_id: int
+    appointment_id: int | None  # a 1:1 appointment's session (then group_id is None)
     status: str  # active, ended
     started_at: dt.datetime
     ended_at: dt.datetime | None
     admitted: list[str]  # participant ids (wire form) of the browsers let in
     log: SessionLog
+    group_id: int | None = None  # a group's session (then appointment_id is None)

@@ -63,12 +63,18 @@ class ParticipantLog:
     role: str
     stays: list[Stay] = dataclasses.field(default_factory=list)
     device: str = ""
+    test: str = ""  # in a group: this person's connection test recommendation
+    by_phone: bool = False  # in a group: attends by phone
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "role": self.role,
                                "stays": [s.to_json() for s in self.stays]}
         if self.device:
             out["device"] = self.device
+        if self.test:
+            out["test"] = self.test
+        if self.by_phone:
+            out["by_phone"] = True
         return out
 
 
@@ -184,7 +190,8 @@ class SessionLog:
                                  t.get("until")) for t in data.get("timeline", [])],
             participants={pid: ParticipantLog(
                 p["name"], p["role"], [Stay(s["joined"], s.get("left")) for s in p["stays"]],
-                p.get("device", "")) for pid, p in data.get("participants", {}).items()},
+                p.get("device", ""), p.get("test", ""), bool(p.get("by_phone")))
+                for pid, p in data.get("participants", {}).items()},
             consents=list(data.get("consents", [])),
             incidents=[Incident(i["at"], i["kind"], i["by"]) for i in data.get("incidents", [])],
             readiness=Readiness(**readiness) if isinstance(readiness, dict) else None,

@@ -17,8 +17,10 @@ from aiohttp import WSMsgType, web
 
 from server.base import crypto, i18n
 from server.domain import protocol as p
+from server.domain.groups import GroupSession
 from server.domain.ids import ParticipantId
-from server.domain.models import N_
+from server.domain.models import N_, Appointment, Case, Worker
+from server.domain.room import RoomRef
 from server.edge.http import (
     CLOCK,
     GUEST_COOKIE,
@@ -78,38 +80,65 @@ async def _participant(request: web.Request) -> Participant:
     """Who is connecting, or a 403/404 before any WebSocket exists."""
     if request.headers.get("Origin") not in allowed_origins(request):
         raise ApiError(403, "foreign_origin", N_("Requests from another site are refused."))
-    store, access = request.app[STORE], request.app[LIVE_ACCESS]
-    appointment = await store.appointments.by_public_id(request.match_info["public_id"])
-    if appointment is None or appointment.status != "planned":
+    store = request.app[STORE]
+    public_id = request.match_info["public_id"]
+    appointment = await store.appointments.by_public_id(public_id)
+    if appointment is not None:  # a 1:1 interview, or a person's own way into their group
+        group = await store.groups.get(appointment.group_id) if appointment.group_id else None
+    else:  # a group's workers come by the group's own id
+        group = await store.groups.by_public_id(public_id)
+    if (appointment is None and group is None) or (appointment and appointment.status != "planned"):
         raise ApiError(404, "appointment_not_found", N_("This appointment does not exist."))
-    case = await store.cases.get(appointment.case_id)
-    host = await store.workers.get(appointment.worker_id)
-    assert case is not None and host is not None
+    room = RoomRef.of_group(group) if group else RoomRef.of_appointment(_given(appointment))
+    host = await store.workers.get(room.host_id)
+    case = await store.cases.get(appointment.case_id) if appointment else None
+    assert host is not None
     worker = await session_worker(request)
     if worker is not None:
-        credential = Credential(worker_id=worker.id, session_hash=crypto.token_hash(
-            request.cookies.get(SESSION_COOKIE, "")))
-        if await access.allowed(appointment.public_id, credential):
-            await store.audit.record(f"worker:{worker.id}", "join_interview", "ok",
-                                     case_id=case.id)
-            return Participant(id=ParticipantId.worker(host.id), role="worker",
-                               name=worker.display_name, appointment=appointment, case=case,
-                               host=host, guest=None, lang=request_language(request),
-                               credential=credential)
-    cookie = request.cookies.get(f"{GUEST_COOKIE}-{appointment.public_id}")
-    if cookie:
+        found = await _as_worker(request, worker, room, host, appointment, case, group)
+        if found is not None:
+            return found
+    cookie = request.cookies.get(f"{GUEST_COOKIE}-{public_id}") if appointment else None
+    if cookie and appointment and case:
         _, guest, _ = await request.app[SCHEDULING].guest(cookie)
         credential = Credential(guest_browser_id=guest.id if guest else None)
-        if guest is not None and await access.allowed(appointment.public_id, credential):
+        if guest is not None and await request.app[LIVE_ACCESS].allowed(room.public_id,
+                                                                         credential):
             tester = request.query.get("purpose") == "test"  # the connection test's own socket
             return Participant(
                 id=ParticipantId.tester(guest.id) if tester else ParticipantId.browser(guest.id),
-                role="tester" if tester else "person", name=case.person_name,
+                role="tester" if tester else "person", name=case.person_name, room_ref=room,
                 appointment=appointment, case=case, host=host, guest=guest,
                 lang=i18n.pick(request.query.get("lang"), case.language), credential=credential)
     if worker is not None:
         raise ApiError(403, "not_your_case", N_("This case is not assigned to you."))
     raise ApiError(403, "not_invited", N_("Open the link from your invitation."))
+
+
+def _given(appointment: Appointment | None) -> Appointment:
+    assert appointment is not None
+    return appointment
+
+
+async def _as_worker(request: web.Request, worker: Worker, room: RoomRef, host: Worker,
+                     appointment: Appointment | None, case: Case | None,
+                     group: GroupSession | None) -> Participant | None:
+    """A logged-in worker with access to the room: its host (the appointment's worker, or the
+    group's facilitator, whoever of the team opened it), or, in a group, a co-worker."""
+    credential = Credential(worker_id=worker.id, session_hash=crypto.token_hash(
+        request.cookies.get(SESSION_COOKIE, "")))
+    if group is not None and appointment is not None:
+        return None  # a person's own link in a group: the group's page is the workers' way in
+    if not await request.app[LIVE_ACCESS].allowed(room.public_id, credential):
+        return None
+    await request.app[STORE].audit.record(f"worker:{worker.id}", "join_interview", "ok",
+                                          case_id=case.id if case else None,
+                                          target=f"group:{group.id}" if group else "")
+    hosting = group is None or worker.id == group.facilitator_id or worker.is_admin
+    return Participant(id=ParticipantId.worker(host.id if hosting else worker.id),
+                       role="worker" if hosting else "coworker", name=worker.display_name,
+                       room_ref=room, appointment=appointment, case=case, host=host,
+                       guest=None, lang=request_language(request), credential=credential)
 
 
 @routes.get("/ws/{public_id}")

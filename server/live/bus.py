@@ -61,9 +61,13 @@ class WaitingEntry:
     device: str
     test: str | None
     consent: dict[str, Any]
+    appointment_id: int = 0  # the person's own appointment (and case): not shown in the lobby
+    case_id: int = 0
 
     def to_json(self, participant: ParticipantId) -> dict[str, Any]:
-        return {"id": str(participant), **dataclasses.asdict(self)}
+        shown = {k: v for k, v in dataclasses.asdict(self).items()
+                 if k not in ("appointment_id", "case_id")}
+        return {"id": str(participant), **shown}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,10 +14,12 @@ import logging
 from server.base import clock
 from server.domain import protocol as p
 from server.domain.ids import ParticipantId
-from server.domain.models import N_, Appointment, ConsentRecord, InterviewSession
+from server.domain.models import N_, ConsentRecord, InterviewSession
+from server.domain.room import RoomRef
 from server.domain.session_log import Mode, mode_of
 from server.live.bus import WaitingEntry
 from server.services.participants import Participant, worker_only
+from server.services.records import write_records
 from server.services.rooms import Rooms
 
 log = logging.getLogger("proxima.interview")
@@ -35,32 +37,43 @@ class Call:
 
     async def admit(self, part: Participant, browser: ParticipantId, entry: WaitingEntry) -> None:
         """The host lets ``browser`` in: into the session, its log, and linked to everyone."""
-        rooms = self.rooms
-        session = await rooms.start(part, first_mode=str(entry.consent["modality"]))
+        rooms, group = self.rooms, part.room_ref.is_group
+        phone = entry.consent["modality"] == "phone"
+        first_mode = "video" if group else str(entry.consent["modality"])
+        session = await rooms.start(part, first_mode=first_mode)
         if str(browser) not in session.admitted:
             session.admitted.append(str(browser))
         now = clock.now()
         session.log.joined(str(browser), entry.name, "person", now, device=entry.device)
-        tests = [t for t in await rooms.store.interviews.tests(part.appointment.id)
+        tests = [t for t in await rooms.store.interviews.tests(entry.appointment_id)
                  if t["participant"] == str(browser)]
-        if tests:
+        if tests and group:
+            session.log.participants[str(browser)].test = str(tests[-1]["recommendation"])
+        elif tests:
             session.log.test_result = {"at": tests[-1]["at"],
                                        "recommendation": tests[-1]["recommendation"],
                                        "figures": tests[-1]["figures"]}
         session.log.add_consents([
-            c.public() for c in await rooms.store.interviews.consents(part.appointment.id)
+            c.public() for c in await rooms.store.interviews.consents(entry.appointment_id)
             if c.guest_browser_id == browser.number])
         rooms.bus.set_name(part.room, browser, entry.name)
-        if entry.consent["modality"] == "phone" and session.log.mode != "phone":
+        if phone and group:  # in a group, they attend by phone; the others go on
+            session.log.participants[str(browser)].by_phone = True
+        elif phone and session.log.mode != "phone":
             # The person chose a phone call: letting them in means calling them.
             session.log.switch("phone", "person", "consent", now)
         await rooms.save(part, session)
-        await rooms.store.audit.record(part.actor, "admit", "ok", case_id=part.case.id,
+        await rooms.store.audit.record(part.actor, "admit", "ok", case_id=entry.case_id,
                                        target=str(browser))
-        if entry.consent["modality"] == "phone":
-            self.send_phone(part, {part.id, browser}, "consent")
+        if phone:
+            self.send_phone(part, {part.host_id, browser}, "consent",
+                            await self._mobile(entry.case_id))
         else:
             rooms.connect(part, browser, session.log.mode, rooms.members(part.room))
+
+    async def _mobile(self, case_id: int) -> str:
+        case = await self.rooms.store.cases.get(case_id)
+        return case.mobile if case else ""
 
     async def consent_changed(self, part: Participant, record: ConsentRecord) -> None:
         """A person in the call changes or withdraws consent."""
@@ -99,11 +112,21 @@ class Call:
     async def on_fallback(self, part: Participant, msg: p.Fallback) -> None:
         rooms = self.rooms
         session = await rooms.session(part)
-        if part.role == "worker" and session is None:
+        if part.role == "worker" and session is None and not part.room_ref.is_group:
             session = await rooms.start(part, first_mode="phone")
             members: set[ParticipantId] = {part.id}
         elif session is None or not rooms.in_call(part):
             raise p.Refused("not_admitted", N_("You are not in the call."))
+        elif part.room_ref.is_group:
+            # In a group, plan B is each person's own: they go on by phone, the others by video.
+            if part.role != "person":
+                raise p.Refused("person_only", N_("In a group, each person can continue by "
+                                                  "phone on their own."))
+            session.log.participants[str(part.id)].by_phone = True
+            session.log.incident("phone_fallback", part.role, clock.now())
+            await rooms.save(part, session)
+            self.send_phone(part, {part.id, part.host_id}, msg.reason, part.own_case.mobile)
+            return
         else:
             members = set(rooms.members(part.room))
         if session.log.mode != "phone":
@@ -111,7 +134,7 @@ class Call:
             session.log.switch("phone", part.role, msg.reason or "asked", now)
             session.log.incident("phone_fallback", part.role, now)
         await rooms.save(part, session)
-        self.send_phone(part, members, msg.reason)
+        self.send_phone(part, members, msg.reason, part.case.mobile if part.case else "")
 
     async def on_incident(self, part: Participant, msg: p.Incident) -> None:
         if msg.kind not in INCIDENTS:
@@ -125,7 +148,7 @@ class Call:
         session = await self.rooms.session(part)
         if session is None:
             raise p.Refused("no_session", N_("No interview is in progress."))
-        await self.finish(part.appointment, session,
+        await self.finish(part.room_ref, session,
                           "phone_finished" if msg.phone_finished else "ended_by_worker",
                           set(self.rooms.members(part.room)), actor=part.actor)
 
@@ -137,16 +160,17 @@ class Call:
         self.rooms.send_all(part.room, self.rooms.members(part.room),
                             p.Modality(mode=mode, reason=reason, from_=str(part.id)))
 
-    def send_phone(self, part: Participant, members: set[ParticipantId], reason: str) -> None:
-        """Tell everyone in the call that it continues by phone, with the numbers each needs."""
-        mobile = part.case.mobile
+    def send_phone(self, part: Participant, members: set[ParticipantId], reason: str,
+                   mobile: str) -> None:
+        """Tell these members that it goes on by phone, with the numbers each needs: the
+        person's ``mobile`` in full to the workers, its last two digits to the person."""
         digits = "".join(ch for ch in mobile if ch.isdigit())
         for member in members:
             self.rooms.send(part.room, member, p.Phone(
-                worker_phone=part.appointment.incident_phone,
+                worker_phone=part.room_ref.incident_phone,
                 service_phone=self.rooms.config.service_phone,
                 person_phone=mobile if member.is_worker else "", person_phone_end=digits[-2:],
-                plan_b=part.appointment.plan_b, reason=reason))
+                plan_b=part.room_ref.plan_b, reason=reason))
 
     async def _require(self, part: Participant) -> InterviewSession:
         session = await self.rooms.session(part)
@@ -156,25 +180,21 @@ class Call:
 
     # -- the end --------------------------------------------------------------------------------
 
-    async def finish(self, appointment: Appointment, session: InterviewSession, reason: str,
+    async def finish(self, room: RoomRef, session: InterviewSession, reason: str,
                      members: set[ParticipantId] | None = None, actor: str = "system",
                      at: dt.datetime | None = None) -> bool:
-        """End a session (now, or ``at``) and write its log to the case record, once."""
+        """End a session (now, or ``at``) and write its log to the case record(s), once."""
         store = self.rooms.store
         end = at or clock.now()
         session.ended_at = end
         session.log.finish(end, reason, session.started_at)
-        async with store.atomic():  # the end and the log reach the record together
+        async with store.atomic():  # the end and the log reach the record(s) together
             if not await store.interviews.finish(session):
                 return False
-            await store.entries.add(appointment.case_id, "session_log", session.log.to_json(),
-                                    appointment.id)
-            await store.audit.record(actor, "end_interview", "ok",
-                                     case_id=appointment.case_id, target=reason)
-        room = appointment.public_id
-        self.rooms.bus.set_call(room, None)
-        self.rooms.send_all(room, members or set(), p.Ended(reason=reason))
-        log.info("session %s of appointment %s ended (%s)", session.id, appointment.id, reason)
+            await write_records(store, room, session, reason, actor)
+        self.rooms.bus.set_call(room.public_id, None)
+        self.rooms.send_all(room.public_id, members or set(), p.Ended(reason=reason))
+        log.info("session %s of room %s ended (%s)", session.id, room.public_id, reason)
         return True
 
     async def sweep(self) -> int:
@@ -187,27 +207,25 @@ class Call:
         ended = 0
         rooms = self.rooms
         for session in await rooms.store.interviews.all_active():
-            appointment = await rooms.store.appointments.get(session.appointment_id)
-            if appointment is None or not self._host_gone(appointment, session):
+            room = await rooms.room_of(session)
+            if room is None or not self._host_gone(room, session):
                 continue
-            async with rooms.locks.hold(appointment.public_id):  # decide again, under the lock
-                current = await rooms.store.interviews.active(appointment.id)
+            async with rooms.locks.hold(room.public_id):  # decide again, under the lock
+                current = await rooms.store.interviews.active_in(room)
                 if current is None or current.id != session.id:
                     continue
-                since = self._host_gone(appointment, current)
+                since = self._host_gone(room, current)
                 if since is None:
                     continue
-                present = rooms.bus.present(appointment.public_id)
+                present = rooms.bus.present(room.public_id)
                 members = {ParticipantId.parse(a) for a in current.admitted} & present
                 reason = "worker_left" if members else "abandoned"
-                ended += await self.finish(appointment, current, reason, members, at=since)
+                ended += await self.finish(room, current, reason, members, at=since)
         return ended
 
-    def _host_gone(self, appointment: Appointment, session: InterviewSession,
-                   ) -> dt.datetime | None:
+    def _host_gone(self, room: RoomRef, session: InterviewSession) -> dt.datetime | None:
         """When the host left, if that was ``session_end_minutes`` ago or more; else None."""
-        host = ParticipantId.worker(appointment.worker_id)
-        if self.rooms.bus.is_present(appointment.public_id, host):
+        if self.rooms.bus.is_present(room.public_id, ParticipantId.worker(room.host_id)):
             return None
         since = dt.datetime.fromisoformat(session.log.worker_left or session.log.last_seen
                                           or session.started_at.isoformat())

@@ -71,8 +71,8 @@ class ConnectionTests:
                             worker_present=self.bus.is_present(part.room, part.host_id))
         self._send(part, part.host_id, alert)
         self._send(part, part.id, alert)
-        await self.store.entries.add(part.case.id, "help_asked", {"during": "test"},
-                                     part.appointment.id)
+        await self.store.entries.add(part.own_case.id, "help_asked", {"during": "test"},
+                                     part.own_appointment.id)
 
     async def _done(self, part: Participant, msg: p.TestDone) -> None:
         assert part.guest is not None
@@ -86,12 +86,12 @@ class ConnectionTests:
         result = p.TestResult(recommendation=advice, figures=figures, at=clock.now().isoformat(),
                               participant=str(ParticipantId.browser(part.guest.id)),
                               device=f"{part.guest.browser}, {part.guest.device}")
-        await self.store.interviews.add_test(part.appointment.id, part.guest.id, advice,
+        await self.store.interviews.add_test(part.own_appointment.id, part.guest.id, advice,
                                              {"figures": figures, "browser": part.guest.browser,
                                               "device": part.guest.device})
-        await self.store.entries.add(part.case.id, "test_done", {
+        await self.store.entries.add(part.own_case.id, "test_done", {
             "recommendation": advice, "figures": figures, "browser": part.guest.browser,
-            "device": part.guest.device}, part.appointment.id)
+            "device": part.guest.device}, part.own_appointment.id)
         self._send(part, part.id, result)
         self._send(part, part.host_id, result)
 

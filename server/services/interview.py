@@ -75,7 +75,7 @@ class InterviewService:
 
         Attaching under the room's lock makes ``welcome`` the first message it receives."""
         async with self.rooms.locks.hold(part.room):
-            await self.rooms.read_back(part.appointment)
+            await self.rooms.read_back(part.room_ref)
             self.rooms.bus.attach(part.room, connection)
             await self._join(part, resume)
 

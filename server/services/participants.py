@@ -10,11 +10,13 @@ from typing import Literal
 from server.domain import protocol as p
 from server.domain.ids import ParticipantId, actor_of_browser, actor_of_worker
 from server.domain.models import N_, Appointment, Case, GuestBrowser, Worker
+from server.domain.room import RoomRef
 from server.live.bus import Credential
 
-# The wire's names for a participant's role (``welcome.role``). The host is the appointment's
-# worker; co-workers, facilitators, note-takers and technical helpers come with group sessions.
-Role = Literal["worker", "person", "tester"]
+# The wire's names for a participant's role (``welcome.role``): the host ("worker": the
+# appointment's worker or the group's facilitator), a group's other workers ("coworker": the
+# note-taker, the technical helper...), a person's browser, and its connection-test socket.
+Role = Literal["worker", "coworker", "person", "tester"]
 
 
 @dataclasses.dataclass
@@ -24,8 +26,9 @@ class Participant:
     id: ParticipantId
     role: Role
     name: str
-    appointment: Appointment
-    case: Case
+    room_ref: RoomRef
+    appointment: Appointment | None  # a person's own appointment (and a 1:1 worker's)
+    case: Case | None  # that appointment's case
     host: Worker
     guest: GuestBrowser | None
     lang: str
@@ -33,12 +36,26 @@ class Participant:
 
     @property
     def room(self) -> str:
-        return self.appointment.public_id
+        return self.room_ref.public_id
 
     @property
     def host_id(self) -> ParticipantId:
-        """The room's host: the appointment's worker (whoever of the team opened the page)."""
-        return ParticipantId.worker(self.host.id)
+        """The room's host: the appointment's worker or the group's facilitator (whoever of
+        the team opened the page)."""
+        return ParticipantId.worker(self.room_ref.host_id)
+
+    @property
+    def own_appointment(self) -> Appointment:
+        """A person's (or a 1:1 worker's) appointment; a group's workers have none of their own."""
+        if self.appointment is None:
+            raise p.Refused("person_only", N_("Only the person gives their consent."))
+        return self.appointment
+
+    @property
+    def own_case(self) -> Case:
+        if self.case is None:
+            raise p.Refused("person_only", N_("Only the person gives their consent."))
+        return self.case
 
     @property
     def actor(self) -> str:

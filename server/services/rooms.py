@@ -19,7 +19,8 @@ from server.base import clock
 from server.base.settings import Config
 from server.domain import protocol as p
 from server.domain.ids import ParticipantId
-from server.domain.models import Appointment, ConsentRecord, InterviewSession
+from server.domain.models import ConsentRecord, InterviewSession
+from server.domain.room import RoomRef
 from server.domain.session_log import Mode, SessionLog, mode_of
 from server.domain.topology import Mesh
 from server.live.bus import Call, LiveBus
@@ -54,17 +55,27 @@ class Rooms:
 
     # -- the call's members, from live state ---------------------------------------------------
 
-    async def read_back(self, appointment: Appointment) -> None:
+    async def read_back(self, room_ref: RoomRef) -> None:
         """After a start or a restart: the call in progress, from storage (under the lock)."""
-        room = appointment.public_id
+        room = room_ref.public_id
         if self.bus.knows(room):
             return
-        session = await self.store.interviews.active(appointment.id)
-        self.bus.set_call(room, None if session is None else self.call_of(appointment, session))
+        session = await self.store.interviews.active_in(room_ref)
+        self.bus.set_call(room, None if session is None else self.call_of(room_ref, session))
+
+    async def room_of(self, session: InterviewSession) -> RoomRef | None:
+        """The room a stored session belongs to (an appointment's, or a group's)."""
+        if session.appointment_id is not None:
+            appointment = await self.store.appointments.get(session.appointment_id)
+            return RoomRef.of_appointment(appointment) if appointment else None
+        if session.group_id is not None:
+            group = await self.store.groups.get(session.group_id)
+            return RoomRef.of_group(group) if group else None
+        return None
 
     @staticmethod
-    def call_of(appointment: Appointment, session: InterviewSession) -> Call:
-        members = {ParticipantId.worker(appointment.worker_id)}
+    def call_of(room_ref: RoomRef, session: InterviewSession) -> Call:
+        members = {ParticipantId.worker(room_ref.host_id)}
         members.update(ParticipantId.parse(a) for a in session.admitted)
         return Call(session.id, frozenset(members))
 
@@ -80,17 +91,17 @@ class Rooms:
 
     async def session(self, part: Participant) -> InterviewSession | None:
         """The active session with its log (read when it is about to change)."""
-        return await self.store.interviews.active(part.appointment.id)
+        return await self.store.interviews.active_in(part.room_ref)
 
     async def save(self, part: Participant, session: InterviewSession) -> None:
         """Write the session (log and admissions) and the call's members through to live state."""
         await self.store.interviews.save(session)
-        self.bus.set_call(part.room, self.call_of(part.appointment, session))
+        self.bus.set_call(part.room, self.call_of(part.room_ref, session))
 
     async def start(self, part: Participant, first_mode: str) -> InterviewSession:
         """The active session, started (by the host) if there is none."""
         now = clock.now()
-        session = await self.store.interviews.start(part.appointment.id, SessionLog(
+        session = await self.store.interviews.start(part.room_ref, SessionLog(
             started_at=now.isoformat(), readiness=self.bus.readiness(part.room)))
         if not session.log.timeline:
             session.log.switch(mode_of(first_mode), "worker", "start", now)
@@ -132,14 +143,12 @@ class Rooms:
 
     # -- consent ---------------------------------------------------------------------------------
 
-    async def consent_of(self, part: Participant,
-                         browser: ParticipantId | None = None) -> ConsentRecord | None:
-        """The latest consent of ``browser`` (default: ``part``'s own), unless withdrawn."""
-        browser_id = browser.number if browser else part.guest.id if part.guest else None
-        if browser_id is None:
+    async def consent_of(self, part: Participant) -> ConsentRecord | None:
+        """A person's latest consent under their own appointment, unless withdrawn."""
+        if part.guest is None or part.appointment is None:
             return None
         mine = [c for c in await self.store.interviews.consents(part.appointment.id)
-                if c.guest_browser_id == browser_id]
+                if c.guest_browser_id == part.guest.id]
         return mine[-1] if mine and mine[-1].kind != "withdrawn" else None
 
     @staticmethod

@@ -38,7 +38,7 @@ class WaitingRoom:
         kind = ("withdrawn" if msg.modality == "none" else
                 "given" if previous is None else "changed")
         record = await self.rooms.store.interviews.add_consent(ConsentRecord(
-            id=0, appointment_id=part.appointment.id, guest_browser_id=part.guest.id,
+            id=0, appointment_id=part.own_appointment.id, guest_browser_id=part.guest.id,
             at=clock.now(), kind=kind, modality=msg.modality, audio_fallback=msg.audio_fallback,
             others_present=msg.others_present, others=clean_text(msg.others)[:500],
             language=language, text_hash=msg.text_hash))
@@ -71,7 +71,7 @@ class WaitingRoom:
         if not await rooms.access.allowed(room, connection.credential):
             # The link was revoked, replaced or has expired since they arrived: not let in.
             rooms.bus.clear_waiting(room, browser)
-            await rooms.access.cut_off(room, connection, part.appointment)
+            await rooms.access.cut_off(room, connection, entry.case_id or None)
             rooms.tell_host_lobby(part)
             raise p.Refused("access_ended", N_("This person's link no longer works."))
         await self.call.admit(part, browser, entry)
@@ -83,12 +83,13 @@ class WaitingRoom:
         browser = _browser(msg.participant)
         if browser not in self.rooms.bus.waiting(part.room) or not browser.is_browser:
             raise p.Refused("not_waiting", N_("This person is no longer waiting."))
+        entry = self.rooms.bus.waiting(part.room)[browser]
         await self.rooms.store.interviews.decline_browser(browser.number)
         self.rooms.bus.clear_waiting(part.room, browser)
-        self.rooms.send(part.room, browser, p.Declined(phone=part.appointment.incident_phone))
+        self.rooms.send(part.room, browser, p.Declined(phone=part.room_ref.incident_phone))
         self.rooms.bus.close(part.room, browser)
         await self.rooms.store.audit.record(part.actor, "decline_browser", "ok",
-                                            case_id=part.case.id, target=str(browser))
+                                            case_id=entry.case_id or None, target=str(browser))
         self.rooms.tell_host_lobby(part)
 
     async def wait(self, part: Participant) -> None:
@@ -97,13 +98,15 @@ class WaitingRoom:
         assert consent is not None and part.guest is not None
         waiting = self.rooms.bus.waiting(part.room).get(part.id)
         since = waiting.since if waiting else clock.now().isoformat()
-        tests = [t for t in await self.rooms.store.interviews.tests(part.appointment.id)
+        appointment = part.own_appointment
+        tests = [t for t in await self.rooms.store.interviews.tests(appointment.id)
                  if t["participant"] == str(part.id)]
         self.rooms.bus.set_waiting(part.room, part.id, WaitingEntry(
             since=since, name=part.name, browser=part.guest.browser, device=part.guest.device,
             test=tests[-1]["recommendation"] if tests else None,
             consent={"modality": consent.modality, "audio_fallback": consent.audio_fallback,
-                     "others_present": consent.others_present, "others": consent.others}))
+                     "others_present": consent.others_present, "others": consent.others},
+            appointment_id=appointment.id, case_id=appointment.case_id))
         present = self.rooms.bus.is_present(part.room, part.host_id)
         self.rooms.send(part.room, part.id, p.Waiting(since=since, worker_present=present))
         self.rooms.tell_host_lobby(part)

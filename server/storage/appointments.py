@@ -22,7 +22,7 @@ class AppointmentRepository(Repository):
             sms_reminder=bool(r["sms_reminder"]), status=r["status"], sequence=r["sequence"],
             topic=s["topic"], incident_phone=s["incident_phone"], documents=s["documents"],
             attendees=[Attendee(**a) for a in s["attendees"]],
-            created_at=clock.from_db(r["created_at"]))
+            created_at=clock.from_db(r["created_at"]), group_id=r["group_id"])
 
     async def create(self, a: Appointment) -> Appointment:
         a.public_id = secrets.token_urlsafe(12)
@@ -32,10 +32,11 @@ class AppointmentRepository(Repository):
             return inserted_id(c.execute(
                 "INSERT INTO appointments (public_id, case_id, worker_id, starts_at,"
                 " duration_minutes, modality, test_minutes, plan_b, sms_reminder, status,"
-                " sequence, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " sequence, sealed, created_at, group_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (a.public_id, a.case_id, a.worker_id, clock.to_db(a.starts_at),
                  a.duration_minutes, a.modality, a.test_minutes, a.plan_b, int(a.sms_reminder),
-                 a.status, a.sequence, sealed, clock.to_db(a.created_at))))
+                 a.status, a.sequence, sealed, clock.to_db(a.created_at), a.group_id)))
         a.id = await self.db.run(q)
         return a
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from server.base import clock
 from server.domain.models import ConsentRecord, InterviewSession
+from server.domain.room import RoomRef
 from server.domain.session_log import SessionLog
 from server.storage.repository import Repository
 from server.storage.rows import all_rows, inserted_id, maybe_one, one
@@ -47,18 +48,28 @@ class InterviewRepository(Repository):
             started_at=clock.from_db(r["started_at"]),
             ended_at=clock.from_db_or_none(r["ended_at"]),
             admitted=[a for a in r["admitted"].split(",") if a],
-            log=SessionLog.from_json(self.sealer.open(r["sealed"])))
+            log=SessionLog.from_json(self.sealer.open(r["sealed"])), group_id=r["group_id"])
 
     async def active(self, appointment_id: int) -> InterviewSession | None:
-        r = await self.db.run(lambda c: maybe_one(c.execute(
-            "SELECT * FROM interview_sessions WHERE appointment_id = ? AND status = 'active'"
-            " ORDER BY id DESC LIMIT 1", (appointment_id,))))
-        return self._session(r) if r else None
+        """The active session of a 1:1 appointment."""
+        return await self._one("appointment_id", appointment_id, active=True)
 
     async def latest(self, appointment_id: int) -> InterviewSession | None:
+        return await self._one("appointment_id", appointment_id, active=False)
+
+    async def active_in(self, room: RoomRef) -> InterviewSession | None:
+        """The active session of a room (a 1:1 appointment or a group)."""
+        return await self._one(*_key(room), active=True)
+
+    async def latest_in(self, room: RoomRef) -> InterviewSession | None:
+        return await self._one(*_key(room), active=False)
+
+    async def _one(self, column: str, key: int, active: bool) -> InterviewSession | None:
+        assert column in ("appointment_id", "group_id")
+        status = " AND status = 'active'" if active else ""
         r = await self.db.run(lambda c: maybe_one(c.execute(
-            "SELECT * FROM interview_sessions WHERE appointment_id = ? ORDER BY id DESC LIMIT 1",
-            (appointment_id,))))
+            f"SELECT * FROM interview_sessions WHERE {column} = ?{status}"
+            " ORDER BY id DESC LIMIT 1", (key,))))
         return self._session(r) if r else None
 
     async def all_active(self) -> list[InterviewSession]:
@@ -66,18 +77,19 @@ class InterviewRepository(Repository):
             "SELECT * FROM interview_sessions WHERE status = 'active'")))
         return [self._session(r) for r in rows]
 
-    async def start(self, appointment_id: int, log: SessionLog) -> InterviewSession:
-        """The active session of an appointment, created if there is none (one at a time)."""
+    async def start(self, room: RoomRef, log: SessionLog) -> InterviewSession:
+        """The active session of a room, created if there is none (one at a time)."""
         sealed = self.sealer.seal(log.to_json())
         now = clock.to_db(clock.now())
+        column, key = _key(room)
 
         def q(c: sqlite3.Connection) -> sqlite3.Row:
-            row = maybe_one(c.execute("SELECT * FROM interview_sessions WHERE appointment_id = ?"
-                                      " AND status = 'active'", (appointment_id,)))
+            row = maybe_one(c.execute(f"SELECT * FROM interview_sessions WHERE {column} = ?"
+                                      " AND status = 'active'", (key,)))
             if row is None:
                 cur = c.execute(
-                    "INSERT INTO interview_sessions (appointment_id, status, started_at,"
-                    " sealed) VALUES (?, 'active', ?, ?)", (appointment_id, now, sealed))
+                    f"INSERT INTO interview_sessions ({column}, status, started_at,"
+                    " sealed) VALUES (?, 'active', ?, ?)", (key, now, sealed))
                 row = one(c.execute("SELECT * FROM interview_sessions WHERE id = ?",
                                     (inserted_id(cur),)))
             return row
@@ -127,3 +139,11 @@ class InterviewRepository(Repository):
         return [{"at": clock.from_db(r["at"]).isoformat(), "recommendation": r["recommendation"],
                  "participant": f"g:{r['guest_browser_id']}", **self.sealer.open(r["sealed"])}
                 for r in rows]
+
+
+def _key(room: RoomRef) -> tuple[str, int]:
+    """The column and value a room's sessions are kept under."""
+    if room.group_id is not None:
+        return "group_id", room.group_id
+    assert room.appointment_id is not None
+    return "appointment_id", room.appointment_id

@@ -15,6 +15,7 @@ from server.storage.appointments import AppointmentRepository, InvitationReposit
 from server.storage.audit import AuditLog
 from server.storage.cases import CaseEntryRepository, CaseRepository
 from server.storage.db import Database
+from server.storage.groups import GroupRepository
 from server.storage.interviews import InterviewRepository
 from server.storage.outbox import OutboxRepository
 
@@ -33,6 +34,7 @@ class Store:
         self.outbox = OutboxRepository(db, sealer)
         self.audit = AuditLog(db, sealer)
         self.interviews = InterviewRepository(db, sealer)
+        self.groups = GroupRepository(db, sealer)
 
     def atomic(self) -> contextlib.AbstractAsyncContextManager[None]:
         """One business act: what is written inside commits whole, or not at all."""
