@@ -16,6 +16,7 @@ from server.edge import (
     api_admin,
     api_auth,
     api_cases,
+    api_groups,
     api_interviews,
     api_outbox,
     console,
@@ -29,6 +30,7 @@ from server.edge.http import (
     CASES,
     CLOCK,
     CONFIG,
+    GROUPS,
     INTERVIEWS,
     LIVE_ACCESS,
     POSTMAN,
@@ -49,6 +51,7 @@ from server.media import audio_level
 from server.media.echo_peer import EchoPeers
 from server.services.cases import Cases
 from server.services.connection_tests import ConnectionTests
+from server.services.groups import Groups
 from server.services.interview import InterviewService
 from server.services.live_access import LiveAccess
 from server.services.scheduling import Scheduling
@@ -73,7 +76,7 @@ def create_app(config: Config, run_jobs: bool = True, *, clock: Clock = time.mon
     app[THROTTLE] = LoginThrottle(config.login_free_attempts, config.login_delay_seconds,
                                   clock=clock,
                                   address_free_attempts=config.login_address_free_attempts)
-    for module in (health, api_auth, api_account, api_cases, api_admin, api_outbox,
+    for module in (health, api_auth, api_account, api_cases, api_groups, api_admin, api_outbox,
                    api_interviews, console, join, live, signalling):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", WEB_DIR / "static", name="static")
@@ -102,6 +105,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     app[LIVE_ACCESS] = LiveAccess(store, app[BUS], config)
     app[CASES] = Cases(store, app[LIVE_ACCESS])
     app[SCHEDULING] = Scheduling(store, config, app[POSTMAN].wake, app[LIVE_ACCESS].recheck)
+    app[GROUPS] = Groups(store, app[SCHEDULING])
     app[INTERVIEWS] = InterviewService(store, app[BUS], config, app[LIVE_ACCESS])
     peers = EchoPeers(config)
     app[TESTS] = ConnectionTests(store, app[BUS], peers, config)

@@ -7,6 +7,7 @@ incidents, and plan B. Written in easy-to-read language (FALC): short sentences,
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,15 +17,26 @@ from server.domain.calendar import calendar_method, make_ics
 from server.domain.models import Appointment, Case, Worker
 
 
+@dataclasses.dataclass(frozen=True)
+class GroupInvite:
+    """What a person's invitation to a group session says of the group: its name, how many will
+    take part, and its rule. Never the others' names (someone else's personal data)."""
+
+    title: str
+    people: int  # everyone who takes part, the workers included
+    rule: str
+
+
 def join_link(config: Config, token: str) -> str:
     return config.effective_public_url.rstrip("/") + "/j/" + token
 
 
 def _context(config: Config, appointment: Appointment, case: Case, worker: Worker,
-             link: str | None, lang: str) -> dict[str, Any]:
+             link: str | None, lang: str, group: GroupInvite | None = None) -> dict[str, Any]:
     fmt = i18n.Formatter(lang, config.timezone)
     return {
         "appointment": appointment, "case": case, "worker": worker, "link": link,
+        "group": group,
         "service_name": config.service_name, "service_phone": config.service_phone,
         "date": fmt.date(appointment.starts_at), "start": fmt.time(appointment.starts_at),
         "test_time": fmt.time(appointment.test_opens_at), "end": fmt.time(appointment.ends_at),
@@ -32,7 +44,8 @@ def _context(config: Config, appointment: Appointment, case: Case, worker: Worke
 
 
 def compose_email(kind: str, config: Config, appointment: Appointment, case: Case,
-                  worker: Worker, link: str | None) -> dict[str, Any]:
+                  worker: Worker, link: str | None,
+                  group: GroupInvite | None = None) -> dict[str, Any]:
     """The email for ``kind`` ('invitation', 'moved' or 'cancelled') as a payload for the outbox.
 
     Composed once, when the message is queued: the calendar file's DTSTAMP is that moment, so
@@ -46,7 +59,7 @@ def compose_email(kind: str, config: Config, appointment: Appointment, case: Cas
     """
     lang = case.language
     tr = i18n.translations(lang)
-    ctx = _context(config, appointment, case, worker, link, lang)
+    ctx = _context(config, appointment, case, worker, link, lang, group)
     cancelled = kind == "cancelled"
     subjects = {
         "invitation": tr.gettext("Your appointment with {name} on {date}"),

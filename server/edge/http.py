@@ -25,6 +25,7 @@ from server.live.bus import LiveBus
 from server.live.limits import Clock, LoginThrottle, SignallingLimits
 from server.services.cases import Cases
 from server.services.connection_tests import ConnectionTests
+from server.services.groups import Groups
 from server.services.interview import InterviewService
 from server.services.live_access import LiveAccess
 from server.services.scheduling import Scheduling
@@ -43,6 +44,7 @@ BUS = web.AppKey("bus", LiveBus)
 INTERVIEWS = web.AppKey("interviews", InterviewService)
 LIVE_ACCESS = web.AppKey("live_access", LiveAccess)
 CASES = web.AppKey("cases", Cases)
+GROUPS = web.AppKey("groups", Groups)
 TESTS = web.AppKey("tests", ConnectionTests)
 # Open signalling sockets, closed on shutdown.
 WEBSOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("websockets")

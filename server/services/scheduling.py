@@ -15,7 +15,7 @@ from typing import Any
 
 from server.base import clock, crypto
 from server.base.settings import Config
-from server.domain.invitations import compose_email, compose_sms, join_link, mask
+from server.domain.invitations import GroupInvite, compose_email, compose_sms, join_link, mask
 from server.domain.models import (
     N_,
     Appointment,
@@ -128,8 +128,11 @@ class Scheduling:
     # -- appointments -------------------------------------------------------------------------
 
     async def create(self, worker: Worker, case: Case, form: AppointmentForm,
-                     ) -> tuple[Appointment, str]:
-        """Plan an appointment and send its invitation; returns it with the new link."""
+                     group: tuple[int, GroupInvite] | None = None) -> tuple[Appointment, str]:
+        """Plan an appointment and send its invitation; returns it with the new link.
+
+        ``group``: the group session (its id and what the invitation says of it) this person's
+        appointment belongs to."""
         appointment = Appointment(
             id=0, public_id="", case_id=case.id, worker_id=worker.id,
             starts_at=form.starts_at(self.config.timezone),
@@ -139,7 +142,7 @@ class Scheduling:
             plan_b=form.plan_b, sms_reminder=form.sms_reminder, status="planned", sequence=0,
             topic=form.topic, incident_phone=form.incident_phone or worker.phone,
             documents=form.documents, attendees=_attendees(form.attendees),
-            created_at=clock.now())
+            created_at=clock.now(), group_id=group[0] if group else None)
         if appointment.sms_reminder and not case.mobile:
             raise Invalid("sms_reminder", N_("The case has no mobile number for an SMS."))
         async with self.store.atomic():
@@ -147,7 +150,8 @@ class Scheduling:
             await self.store.entries.add(case.id, "appointment_created", {
                 "starts_at": appointment.starts_at.isoformat(), "modality": appointment.modality,
                 "duration_minutes": appointment.duration_minutes}, appointment.id)
-            link = await self._issue(worker, case, appointment, "invitation")
+            link = await self._issue(worker, case, appointment, "invitation",
+                                     group=group[1] if group else None)
         self.notify()
         return appointment, link
 
@@ -265,14 +269,16 @@ class Scheduling:
             await self.store.outbox.drop_for_invitation(current.id)
 
     async def _issue(self, worker: Worker, case: Case, appointment: Appointment, kind: str,
-                     reissued: bool = False) -> str:
+                     reissued: bool = False, group: GroupInvite | None = None) -> str:
         token = crypto.new_token()
         invitation = await self.store.invitations.create(
             appointment.id, crypto.token_hash(token), self._expiry(appointment))
         link = join_link(self.config, token)
         await self.store.entries.add(case.id, "invitation_reissued" if reissued else
                                      "invitation_issued", {"kind": kind}, appointment.id)
-        payload = compose_email(kind, self.config, appointment, case, worker, link)
+        if group is None and appointment.group_id is not None:
+            group = await self._group_invite(appointment.group_id)
+        payload = compose_email(kind, self.config, appointment, case, worker, link, group)
         if case.email:
             await self._queue_email(worker, appointment, invitation, payload, kind)
         else:
@@ -287,6 +293,13 @@ class Scheduling:
                                         appointment.id, invitation.id, worker.id,
                                         not_before=max(due, clock.now()))
         return link
+
+    async def _group_invite(self, group_id: int) -> GroupInvite | None:
+        group = await self.store.groups.get(group_id)
+        if group is None:
+            return None
+        members = await self.store.groups.members(group_id)
+        return GroupInvite(group.title, len(members) + 1, group.rule)  # +1: the facilitator
 
     async def _queue_email(self, worker: Worker, appointment: Appointment,
                            invitation: Invitation | None, payload: dict[str, Any],
