@@ -122,6 +122,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("test_peers_max", int, 8,
             "Connection tests running at once; beyond it the person is asked to retry in a "
             "minute."),
+    Setting("upstream_kbps", int, 1200,
+            "Each browser's total upstream in a call, in kbit/s, shared by its links: in a group "
+            "of 6 (5 links) about 200 kbit/s of video and 32 of sound each, at 320x240 from 3 "
+            "links on; one link keeps its own cap of about 500 kbit/s."),
     Setting("hsts", bool, True, "Send Strict-Transport-Security on HTTPS responses."),
     Setting("log_level", str, "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR).",
             choices=("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -206,6 +210,7 @@ class Config:
     stun_urls: str
     session_end_minutes: int
     test_peers_max: int
+    upstream_kbps: int
     hsts: bool
     log_level: LogLevel
 
