@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server.base import i18n
+from server.base import clock, i18n
 from server.domain.groups import DEFAULT_RULE, DEFAULT_SPEAKING_RULES, GroupMember, GroupSession
 from server.domain.models import N_
 from server.edge.access import int_id
@@ -27,7 +27,9 @@ async def create_group(request: web.Request) -> web.Response:
         worker, form, tr.gettext(DEFAULT_RULE), tr.gettext(DEFAULT_SPEAKING_RULES))
     view = await group_view(request.app[STORE], group,
                             await request.app[STORE].groups.members(group.id))
-    return web.json_response({**view, "links": links}, status=201)
+    return web.json_response({**view, "links": [
+        {"appointment_id": appointment_id, "link": link} for appointment_id, link in links]},
+        status=201)
 
 
 @routes.get("/api/groups")
@@ -59,7 +61,9 @@ async def get_group(request: web.Request) -> web.Response:
 
 async def group_view(store: Store, group: GroupSession,
                      members: list[GroupMember]) -> dict[str, Any]:
-    """The group for its workers: members with names, and each person's appointment."""
+    """The group for its workers: who leads it, the members with their names, and each
+    person's appointment and link state."""
+    facilitator = await store.workers.get(group.facilitator_id)
     out = []
     for m in members:
         entry = m.public()
@@ -69,8 +73,13 @@ async def group_view(store: Store, group: GroupSession,
         elif m.appointment_id is not None:
             appointment = await store.appointments.get(m.appointment_id)
             case = await store.cases.get(appointment.case_id) if appointment else None
+            invitation = await store.invitations.current(m.appointment_id)
             entry["name"] = case.person_name if case else ""
             entry["case_id"] = case.id if case else None
             entry["appointment_status"] = appointment.status if appointment else None
+            entry["link_state"] = invitation.state(clock.now()) if invitation else None
         out.append(entry)
-    return {"group": group.public(), "members": out}
+    return {"group": group.public(),
+            "facilitator": {"id": group.facilitator_id,
+                            "name": facilitator.display_name if facilitator else ""},
+            "members": out}

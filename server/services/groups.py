@@ -24,7 +24,16 @@ from server.domain.groups import (
 )
 from server.domain.ids import actor_of_worker
 from server.domain.invitations import GroupInvite
-from server.domain.models import N_, Case, Invalid, Worker, check_choice, may_access
+from server.domain.models import (
+    N_,
+    Case,
+    Invalid,
+    Worker,
+    check_choice,
+    check_phone,
+    check_text,
+    may_access,
+)
 from server.services.scheduling import AppointmentForm, Scheduling
 from server.storage.repositories import Store
 
@@ -46,34 +55,82 @@ class GroupForm:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], phone: str) -> GroupForm:
-        agenda = data.get("agenda")
-        if not isinstance(agenda, list) or not all(isinstance(a, dict) for a in agenda):
-            raise Invalid("agenda", N_("The agenda has 1 to 12 items."))
-        people = data.get("people")
-        if not isinstance(people, list) or not all(isinstance(x, dict) for x in people):
-            raise Invalid("people", N_("Choose 2 to 6 people."))
-        workers = data.get("workers", [])
-        if not isinstance(workers, list) or not all(isinstance(x, dict) for x in workers):
-            raise Invalid("workers", N_("Some fields are missing or wrong."))
-        duration = data.get("duration_minutes")
-        if not isinstance(duration, int) or isinstance(duration, bool):
-            raise Invalid("duration_minutes", N_("Please enter a number."))
-        when: dict[str, Any] = {k: data[k] for k in ("date", "time", "occurrence", "modality",
-                                                      "test_minutes") if k in data}
+        """The form as sent to ``POST /api/groups``; a value of the wrong type is refused, not
+        coerced, and so is an unknown field. An empty incident phone is ``phone``."""
+        unknown = set(data) - _FIELDS
+        if unknown:
+            raise Invalid(sorted(unknown)[0], N_("Unknown field."))
+        for name in ("title", "date", "time", "duration_minutes", "modality"):
+            if name not in data:
+                raise Invalid(name, N_("Please fill in this field."))
+        agenda = _objects(data.get("agenda"), "agenda", ("title", "minutes"))
+        people = _objects(data.get("people"), "people", ("case_id", "agreed"))
+        workers = _objects(data.get("workers", []), "workers", ("worker_id", "role"))
+        if "test_minutes" in data:
+            minutes = _whole("test_minutes", data["test_minutes"])
+            if not 0 <= minutes <= 120:
+                raise Invalid("test_minutes", N_("The connection test must be between 0 and "
+                                                 "120 minutes before."))
+        when = {k: data[k] for k in _WHEN if k in data}
+        incident_phone = check_phone("incident_phone", data.get("incident_phone", ""),
+                                     required=False)
         return cls(
-            title=str(data.get("title", "")), duration_minutes=duration,
-            agenda=[AgendaItem(str(a.get("title", "")), a.get("minutes")) for a in agenda],
-            rule=str(data.get("rule") or ""), speaking_rules=str(data.get("speaking_rules") or ""),
-            incident_phone=str(data.get("incident_phone") or phone),
-            people=[(_id(x.get("case_id"), "people"), x.get("agreed") is True) for x in people],
-            workers=[(_id(x.get("worker_id"), "workers"),
-                      _role(x.get("role"))) for x in workers],
+            title=check_text("title", data["title"], 200),
+            duration_minutes=_whole("duration_minutes", data["duration_minutes"]),
+            agenda=[AgendaItem(check_text("agenda.title", a.get("title"), 200),
+                               _whole("agenda.minutes", a.get("minutes"))) for a in agenda],
+            rule=check_text("rule", data.get("rule", ""), 500, required=False),
+            speaking_rules=check_text("speaking_rules", data.get("speaking_rules", ""), 1000,
+                                      required=False),
+            incident_phone=incident_phone or phone,
+            people=[(_id(x.get("case_id"), "people"), _agreed(x.get("agreed", False)))
+                    for x in people],
+            workers=[(_id(x.get("worker_id"), "workers"), _role(x.get("role")))
+                     for x in workers],
             when=when)
 
 
+_MAX_ID = 2**63 - 1  # SQLite's largest INTEGER
+_WHEN = ("date", "time", "occurrence", "modality", "test_minutes")
+_FIELDS = frozenset({*_WHEN, "title", "duration_minutes", "agenda", "rule", "speaking_rules",
+                     "incident_phone", "people", "workers"})
+_LIST_PROBLEMS = {"agenda": N_("The agenda has 1 to 12 items."),
+                  "people": N_("Choose 2 to 6 people."),
+                  "workers": N_("Some fields are missing or wrong.")}
+
+
+def _objects(value: Any, field: str, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """A list of JSON objects with only ``keys``, or ``Invalid`` naming ``field``."""
+    if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+        raise Invalid(field, _LIST_PROBLEMS[field])
+    for item in value:
+        unknown = set(item) - set(keys)
+        if unknown:
+            raise Invalid(field, N_("Unknown field."))
+    return value
+
+
+def _whole(field: str, value: Any) -> int:
+    """A JSON integer (``3``, or ``3.0`` which JSON Schema counts as one); nothing else."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if type(value) is not int:
+        raise Invalid(field, N_("Please enter a number."))
+    return value
+
+
 def _id(value: Any, field: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+    """A row id: a whole number from 1 to SQLite's largest INTEGER."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if type(value) is not int or not 0 < value <= _MAX_ID:
         raise Invalid(field, N_("Some fields are missing or wrong."))
+    return value
+
+
+def _agreed(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("people", N_("Some fields are missing or wrong."))
     return value
 
 
@@ -90,8 +147,9 @@ class Groups:
         self.scheduling = scheduling
 
     async def create(self, facilitator: Worker, form: GroupForm, rule: str,
-                     speaking_rules: str) -> tuple[GroupSession, list[str]]:
-        """Plan the group and invite each person; returns it with the new links (shown once).
+                     speaking_rules: str) -> tuple[GroupSession, list[tuple[int, str]]]:
+        """Plan the group and invite each person; returns it with each person's appointment id
+        and new link (shown once).
 
         ``rule`` and ``speaking_rules``: the texts used when the form gives none (the
         facilitator's language)."""
@@ -99,6 +157,8 @@ class Groups:
             raise Invalid("people", N_("A group has 2 to 6 participants besides you."))
         if len({c for c, _ in form.people}) != len(form.people):
             raise Invalid("people", N_("Each person is in the group once."))
+        if len({w for w, _ in form.workers}) != len(form.workers):
+            raise Invalid("workers", N_("Each worker is in the group once."))
         cases = [await self._case(facilitator, case_id, agreed) for case_id, agreed in form.people]
         workers = [await self._worker(worker_id, facilitator) for worker_id, _ in form.workers]
         appointment_form = AppointmentForm.from_json({
@@ -112,6 +172,7 @@ class Groups:
             speaking_rules=form.speaking_rules or speaking_rules,
             incident_phone=form.incident_phone, created_at=clock.now())
         invite = GroupInvite(group.title, len(cases) + len(workers) + 1, group.rule)
+        actor = actor_of_worker(facilitator.id)
         links = []
         async with self.store.atomic():
             group = await self.store.groups.create(group)
@@ -126,8 +187,10 @@ class Groups:
                     "recorded_by": facilitator.id, "at": clock.now().isoformat()}
                 await self.store.groups.add_member(GroupMember(
                     0, group.id, "person", appointment_id=appointment.id, agreement=agreement))
-                links.append(link)
-            await self.store.audit.record(actor_of_worker(facilitator.id), "create_group", "ok",
+                await self.store.audit.record(actor, "invite_to_group", "ok", case_id=case.id,
+                                              target=f"group:{group.id}")
+                links.append((appointment.id, link))
+            await self.store.audit.record(actor, "create_group", "ok",
                                           target=f"group:{group.id}")
         return group, links
 
@@ -135,14 +198,24 @@ class Groups:
         """A case the facilitator may invite: theirs, or a colleague's who agreed."""
         case = await self.store.cases.get(case_id)
         if case is None:
-            raise Invalid("people", N_("This case does not exist."))
-        if not may_access(facilitator, case) and not agreed:
-            raise Invalid("people", N_("This person's worker must agree first."))
+            raise Invalid("people", N_("There is no case number {id}."), id=case_id)
+        if may_access(facilitator, case):
+            return case
+        if case.worker_id is None:
+            raise Invalid("people", N_("Case number {id} has no worker to agree: an "
+                                       "administrator must assign it first."), id=case_id)
+        if not agreed:
+            await self.store.audit.record(actor_of_worker(facilitator.id), "invite_to_group",
+                                          "denied", case_id=case.id)
+            raise Invalid("people", N_("Case number {id} is a colleague's: their worker must "
+                                       "agree first."), id=case_id)
         return case
 
     async def _worker(self, worker_id: int, facilitator: Worker) -> Worker:
+        if worker_id == facilitator.id:
+            raise Invalid("workers", N_("You lead the group: you are in it already."))
         worker = await self.store.workers.get(worker_id)
-        if worker is None or worker.disabled or worker.id == facilitator.id:
+        if worker is None or worker.disabled:
             raise Invalid("workers", N_("This worker does not exist."))
         return worker
 
