@@ -2,8 +2,10 @@
 /**
  * The call on the live page: a room, so one link per other participant (peer id → its
  * PeerSession, its QualityMonitor and its video element), and what the call step shows of them.
- * The first link uses #remote-video, #quality and #peer-status; any further link gets its own
- * video in #more-videos, labelled with the participant's name (the group layout comes later).
+ * In a 1:1 interview the first link uses #remote-video, #quality and #peer-status and any further
+ * link gets its own video in #more-videos; in a group every participant has a tile in the grid
+ * (grid.js), with the active speaker highlighted (speaker.js). Each browser's upstream is shared
+ * by its links (upstreamKbps: PeerSession.budget), rebalanced whenever a link comes or goes.
  * A UI piece of interview.js: it talks to the server only through the protocol layer's methods
  * (ProximaClient) and is given the typed values of its callbacks.
  */
@@ -27,12 +29,21 @@
 class CallView {
     /**
      * @param {{client: ProximaClient, role: string,
-     *          text: (id: string, values?: Record<string, string>) => string}} options
+     *          text: (id: string, values?: Record<string, string>) => string,
+     *          group?: boolean, upstreamKbps?: number}} options
      */
     constructor(options) {
         this.client = options.client;
         this.role = options.role;
         this.text = options.text;
+        /** A group call: tiles in a grid, plan B each person's own. */
+        this.group = options.group === true;
+        this.upstreamKbps = options.upstreamKbps || 1200;
+        this.grid = this.group ? new window.ProximaGrid() : null;
+        /** @type {ActiveSpeaker|null} */
+        this.speaker = null;
+        /** Whether this page receives the others' video ("don't receive video": a weak device). */
+        this.receiveVideo = true;
         /** @type {Map<string, Link>} */
         this.links = new Map();
         /** @type {MediaStream|null} */
@@ -92,8 +103,14 @@ class CallView {
     stop() {
         for (const link of this.links.values()) CallView.close(link);
         this.links.clear();
-        this.el('more-videos').replaceChildren();
-        this.el('more-videos').hidden = true;
+        if (this.speaker) this.speaker.stop();
+        this.speaker = null;
+        if (this.grid) {
+            this.grid.clear();
+        } else {
+            this.el('more-videos').replaceChildren();
+            this.el('more-videos').hidden = true;
+        }
         if (this.stream) for (const t of this.stream.getTracks()) t.stop();
         this.stream = null;
     }
@@ -120,8 +137,19 @@ class CallView {
     placeOf(peer) {
         const taken = Array.from(this.links.values()).some(l => l.primary);
         const isWorker = window.ProximaClient.roleOf(peer) === 'worker';
+        if (this.group)  // a person's plan B is their own: only a dead link to a worker means it
+            return {primary: (this.role === 'person' ? isWorker : true) && !taken,
+                    planB: this.role === 'person' && isWorker};
         return this.role === 'person' ? {primary: isWorker && !taken, planB: isWorker} :
             {primary: !taken, planB: true};
+    }
+
+    /** Where a link's video and status go: a tile in a group, else the 1:1 layout. */
+    viewOf(/** @type {string} */ peer, /** @type {string} */ name, /** @type {boolean} */ primary) {
+        if (this.grid) return this.grid.add(peer, name);
+        return primary ?
+            {video: /** @type {HTMLVideoElement} */ (this.el('remote-video')), status: this.el('peer-status')} :
+            this.addVideo(peer, name);
     }
 
     /** Admitted with a peer: a new link, or that peer's again (a fresh page over there). */
@@ -133,9 +161,8 @@ class CallView {
             this.links.delete(a.peer);
         }
         const place = old ? {primary: old.primary, planB: old.planB} : this.placeOf(a.peer);
-        const view = old ? {video: old.video, status: old.status} : place.primary ?
-            {video: /** @type {HTMLVideoElement} */ (this.el('remote-video')), status: this.el('peer-status')} :
-            this.addVideo(a.peer, a.name);
+        const view = old ? {video: old.video, status: old.status} :
+            this.viewOf(a.peer, a.name, place.primary);
         /** @type {Link} */
         const link = {peer: a.peer, ...place, ...view, session: null, quality: null,
                       queue: Promise.resolve(), lostTimer: 0, poorReports: 0};
@@ -163,14 +190,21 @@ class CallView {
         if (this.links.get(link.peer) !== link) return;  // replaced, or the call stopped, meanwhile
         const session = new window.ProximaPeer({
             peer: link.peer, polite, iceServers: this.iceServers, relayOnly: this.relayOnly, stream,
-            signal: s => this.client.signal(link.peer, s)});
+            receiveVideo: this.receiveVideo, signal: s => this.client.signal(link.peer, s)});
         link.session = session;
+        this.rebalance();
+        if (this.grid && !this.speaker) {
+            this.speaker = new window.ProximaSpeaker(() => new Map(Array.from(this.links.values())
+                .flatMap(l => l.session ? [[l.peer, l.session.pc]] : [])));
+            const grid = this.grid;
+            this.speaker.onchange = who => grid.speaking(who);
+        }
         session.ontrack = s => { link.video.srcObject = s; };
         session.onincident = kind => this.client.incident(kind);
         session.onconnection = state => this.gotConnection(link, state);
         const quality = new window.ProximaQuality(session.pc, report => this.gotQuality(link, report));
         link.quality = quality;
-        quality.expectVideo = this.mode === 'video';
+        quality.expectVideo = this.mode === 'video' && this.receiveVideo;
         quality.onsilence = stage => {
             if (stage === 'restart') {
                 session.restartIce();
@@ -211,7 +245,42 @@ class CallView {
         }
     }
 
+    /**
+     * Each link's share of this browser's upstream, for the links that may carry media now (a
+     * failed or closed one sends nothing).
+     */
+    rebalance() {
+        const live = Array.from(this.links.values()).flatMap(l => l.session &&
+            l.session.pc.connectionState !== 'failed' && l.session.pc.connectionState !== 'closed' ?
+            [l.session] : []);
+        const track = this.stream ? this.stream.getVideoTracks()[0] : undefined;
+        const height = track ? track.getSettings().height || 0 : 0;
+        const budget = window.ProximaPeer.budget(this.upstreamKbps, live.length, height);
+        for (const session of live) session.setBudget(budget);
+    }
+
+    /** A participant is gone from the call for good (removed, withdrew): their link and tile. */
+    drop(/** @type {string} */ peer) {
+        const link = this.links.get(peer);
+        if (link) {
+            CallView.close(link);
+            this.links.delete(peer);
+        }
+        if (this.grid) this.grid.remove(peer);
+        this.rebalance();
+    }
+
+    /** Receive the others' video or not (a weak device), on every link and the next ones. */
+    setReceiveVideo(/** @type {boolean} */ on) {
+        this.receiveVideo = on;
+        for (const link of this.links.values()) {
+            if (link.session) link.session.setReceiveVideo(on);
+            if (link.quality) link.quality.expectVideo = on && this.mode === 'video';
+        }
+    }
+
     gotConnection(/** @type {Link} */ link, /** @type {string} */ state) {
+        if (state === 'failed' || state === 'closed' || state === 'connected') this.rebalance();
         if (state === 'connected') {
             window.clearTimeout(link.lostTimer);
             link.lostTimer = 0;
@@ -281,7 +350,7 @@ class CallView {
         }
         for (const link of this.links.values()) {
             if (link.session) await link.session.setAudioOnly(mode === 'audio');
-            if (link.quality) link.quality.expectVideo = mode === 'video';
+            if (link.quality) link.quality.expectVideo = mode === 'video' && this.receiveVideo;
         }
         this.notice(this.text(mode === 'audio' ? 't-mode-audio' : 't-mode-video'));
         this.updateModeButton();

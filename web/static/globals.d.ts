@@ -11,6 +11,10 @@ interface Window {
     ProximaCall: typeof CallView;
     /** lobby.js: the worker's waiting room on the live page. */
     ProximaLobby: typeof LobbyView;
+    /** grid.js: the group call's tiles, one per participant. */
+    ProximaGrid: typeof GridView;
+    /** speaker.js: the active speaker, from the audio levels of getStats. */
+    ProximaSpeaker: typeof ActiveSpeaker;
     /** peer.js: one browser-to-browser link with perfect negotiation. */
     ProximaPeer: typeof PeerSession;
     /** quality.js: a link's quality from getStats, and whether media arrives at all. */

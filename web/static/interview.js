@@ -17,8 +17,12 @@ class InterviewPage {
         this.consentHash = root.dataset.consentHash || '';
         this.client = new window.ProximaClient(new window.ProximaSignalling(
             window.ProximaSignalling.urlFor(root.dataset.ws || '')));
+        /** A group session (the grid, the group's tools: group.js, facilitator.js). */
+        this.group = root.dataset.group === 'true';
         this.call = new window.ProximaCall({client: this.client, role: this.role,
-                                            text: (id, values) => this.text(id, values)});
+                                            text: (id, values) => this.text(id, values),
+                                            group: this.group,
+                                            upstreamKbps: Number(root.dataset.upstreamKbps) || 1200});
         this.waitingTimer = 0;
         /** The worker ticked the readiness checklist. */
         this.ready = false;

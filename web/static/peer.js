@@ -6,17 +6,29 @@
  * the transport is injected (signal, which the page binds to the protocol layer's
  * signal(peer, ...)), remote media is handed to ontrack.
  * Remote ICE candidates are buffered until the remote description is set. Bitrates are capped:
- * video around 500 kbit/s, audio (Opus) around 32 kbit/s.
+ * video around 500 kbit/s, audio (Opus) around 32 kbit/s; in a room, each browser's total
+ * upstream is shared by its links (PeerSession.budget; the page sets each link's with setBudget).
  */
 'use strict';
 
 const VIDEO_MAX_BITRATE = 500000;
 const AUDIO_MAX_BITRATE = 32000;
+/** The share of a link's budget the encoders aim at: the rest is for packet headers and RTCP. */
+const PAYLOAD_SHARE = 0.9;
+/** From this many links on, video goes at 240 lines (320x240 from a 640x480 camera). */
+const SMALL_VIDEO_LINKS = 3;
+const SMALL_VIDEO_HEIGHT = 240;
+
+/**
+ * What one link may send: video bitrate (bit/s) and how much to scale the camera down.
+ * @typedef {{videoBitrate: number, scale: number}} LinkBudget
+ */
 
 class PeerSession {
     /**
      * @param {{peer: string, polite: boolean, iceServers: RTCIceServer[],
-     *          signal: (s: SignalPayload) => void, stream: MediaStream, relayOnly?: boolean}} options
+     *          signal: (s: SignalPayload) => void, stream: MediaStream, relayOnly?: boolean,
+     *          receiveVideo?: boolean}} options
      */
     constructor(options) {
         this.peer = options.peer;
@@ -35,6 +47,10 @@ class PeerSession {
         /** @type {RTCIceCandidateInit[]} */
         this.pendingCandidates = [];
         this.audioOnly = false;
+        /** @type {LinkBudget} this link's share of the upstream (setBudget) */
+        this.budget = {videoBitrate: VIDEO_MAX_BITRATE, scale: 1};
+        /** Whether this side receives the peer's video ("don't receive video": setReceiveVideo). */
+        this.receivingVideo = options.receiveVideo !== false;
         /** @type {(stream: MediaStream) => void} */
         this.ontrack = () => {};
         /** @type {(state: string) => void} */
@@ -48,6 +64,8 @@ class PeerSession {
             this.pc.addTrack(track, this.stream);
         if (!this.stream.getVideoTracks().length)
             this.pc.addTransceiver('video', {direction: 'recvonly'});
+        // Set before the first offer or answer, so that no renegotiation is needed for it.
+        if (!this.receivingVideo) this.setReceiveVideo(false);
 
         this.pc.onnegotiationneeded = async () => {
             if (!this.started) return;
@@ -139,18 +157,57 @@ class PeerSession {
         this.pc.restartIce();
     }
 
+    /**
+     * One link's share of a browser's total upstream: the budget divided by the links, less the
+     * sound (32 kbit/s) and a tenth for headers, never over the 1:1 cap of 500 kbit/s; from 3
+     * links on, the camera is scaled down to 240 lines (320x240).
+     * @param {number} totalKbps  the browser's whole upstream (setting upstream_kbps)
+     * @param {number} links  how many links share it
+     * @param {number} height  the camera's height in pixels (0 when unknown)
+     * @returns {LinkBudget}
+     */
+    static budget(totalKbps, links, height) {
+        const perLink = totalKbps * 1000 / Math.max(1, links);
+        const video = Math.min(VIDEO_MAX_BITRATE, perLink * PAYLOAD_SHARE - AUDIO_MAX_BITRATE);
+        const small = links >= SMALL_VIDEO_LINKS && height > SMALL_VIDEO_HEIGHT;
+        return {videoBitrate: Math.max(30000, Math.round(video)),
+                scale: small ? height / SMALL_VIDEO_HEIGHT : 1};
+    }
+
+    /** This link's share of the upstream, applied now (and again once connected). */
+    async setBudget(/** @type {LinkBudget} */ budget) {
+        this.budget = budget;
+        await this.capBitrates();
+    }
+
     async capBitrates() {
         for (const sender of this.pc.getSenders()) {
             if (!sender.track) continue;
             const params = sender.getParameters();
-            if (!params.encodings || !params.encodings.length) params.encodings = [{}];
-            params.encodings[0].maxBitrate = sender.track.kind === 'video' ?
-                VIDEO_MAX_BITRATE : AUDIO_MAX_BITRATE;
+            if (!params.encodings || !params.encodings.length) continue;  // not negotiated yet
+            const video = sender.track.kind === 'video';
+            params.encodings[0].maxBitrate = video ? this.budget.videoBitrate : AUDIO_MAX_BITRATE;
+            if (video) params.encodings[0].scaleResolutionDownBy = this.budget.scale;
             try {
                 await sender.setParameters(params);
             } catch (e) {
                 console.warn('bitrate cap refused', e);
             }
+        }
+    }
+
+    /**
+     * Receive the peer's video or not (a weak device): the video transceiver's direction, so
+     * the next negotiation tells the peer's browser to stop (or start again) sending video on
+     * this link; what this side sends does not change.
+     * @param {boolean} on
+     */
+    setReceiveVideo(on) {
+        this.receivingVideo = on;
+        for (const t of this.pc.getTransceivers()) {
+            if (t.receiver.track.kind !== 'video' || t.currentDirection === 'stopped') continue;
+            const sends = t.direction === 'sendrecv' || t.direction === 'sendonly';
+            t.direction = on ? (sends ? 'sendrecv' : 'recvonly') : (sends ? 'sendonly' : 'inactive');
         }
     }
 
