@@ -108,6 +108,27 @@ EVERY_METHOD = """({sdp, candidate}) => {
                 videoDownKbps: 190, upKbps: 165, downKbps: 215, loss: 0, jitterMs: 4, fps: 15,
                 width: 320, height: 240, path: 'direct'});
     c.help();
+    c.consent({modality: 'audio', audioFallback: false, othersPresent: false, others: '',
+               textHash: hash, ruleAccepted: true, othersAccepted: true});
+    c.admitAll();
+    c.raiseHand();
+    c.lowerMyHand();
+    c.lowerHand('g:17');
+    c.lowerAllHands();
+    c.giveFloor('g:17');
+    c.mute('g:17');
+    c.muteAll();
+    c.remove('g:18');
+    c.startRound();
+    c.nextInRound('g:17');
+    c.nextInRound();
+    c.endRound();
+    c.roundCheck(true, false);
+    c.setAgendaItem(2);
+    c.startBreak(15);
+    c.endBreak();
+    c.markByPhone({participant: 'g:17'}, true);
+    c.markByPhone({appointment: 42}, false);
     return window.sent;
 }"""
 
@@ -138,6 +159,15 @@ async def test_every_client_message_is_one_the_server_accepts(new_context):
         {"type": "end", "phone_finished": False}, {"type": "end", "phone_finished": True}]
     assert by_type["test_done"]["figures"]["rtt_ms"] == 12
     assert set(by_type["test_done"]["figures"]) == {*protocol.FIGURE_RANGES, "path"}
+    # A group's consent carries the rule and the others' presence (issue 10).
+    assert [m for m in sent if m["type"] == "consent"][2] == {
+        "type": "consent", "modality": "audio", "audio_fallback": False, "others_present": False,
+        "others": "", "text_hash": "ab" * 32, "rule_accepted": True, "others_accepted": True}
+    assert [m for m in sent if m["type"] == "hand"] == [{"type": "hand", "raised": True},
+                                                        {"type": "hand", "raised": False}]
+    assert [m for m in sent if m["type"] == "by_phone"] == [
+        {"type": "by_phone", "participant": "g:17", "by_phone": True},
+        {"type": "by_phone", "appointment": 42, "by_phone": False}]
 
 
 def documented_examples() -> dict[str, dict]:
@@ -169,7 +199,11 @@ async def test_every_server_message_reaches_its_typed_callback(new_context):
         "lobby": ["onlobby"], "media": ["onmedia"], "modality": ["onmodality"],
         "peer_left": ["onpeerleft"], "phone": ["onphone"], "signal": ["onsignal"],
         "test_answer": ["ontestanswer"], "test_result": ["ontestresult"],
-        "waiting": ["onwaiting"], "welcome": ["onwelcome"]}
+        "waiting": ["onwaiting"], "welcome": ["onwelcome"],
+        # a group session's (issue 10)
+        "group_state": ["ongroupstate"], "mute_request": ["onmuterequest"],
+        "break_started": ["onbreakstarted"], "break_over": ["onbreakover"],
+        "reminder": ["onreminder"]}
     args = {t: c[0][1] for t, c in got.items()}
     assert args["admitted"] == [{"peer": "w:3", "name": "Claire", "polite": True, "mode": "video"}]
     assert args["signal"] == ["w:3", {"candidate": examples["signal"]["candidate"]}]
@@ -186,6 +220,16 @@ async def test_every_server_message_reaches_its_typed_callback(new_context):
                                                  "path": "direct"}
     assert args["test_answer"] == [{"type": "answer", "sdp": examples["test_answer"]["sdp"]}]
     assert args["waiting"] == [{"since": "2025-03-14T09:28:40+00:00", "workerPresent": False}]
+    assert args["welcome"][0]["group"] is None and args["lobby"][0]["people"] == []
+    state = args["group_state"][0]
+    assert [h["id"] for h in state["hands"]] == ["g:18", "g:17"]
+    assert state["floor"] == {"id": "g:19", "name": "Lucie"} and state["break"] is None
+    assert state["round"]["entries"][0] == {"id": "g:17", "name": "Marie Dupont", "status": "ok",
+                                            "hears": True, "sees": True}
+    assert args["break_started"] == [{"minutes": 10, "until": "2026-12-01T10:55:00+00:00",
+                                      "remainingSeconds": 600}]
+    assert args["mute_request"] == [{"id": "w:3", "name": "Claire Martin"}]
+    assert args["reminder"] == [{"kind": "break_due", "minutes": 45}]
     # A type this client does not know is ignored, not an error.
     assert await page.evaluate("""() => { window.calls = [];
         window.transport.onmessage({type: 'from_a_later_version'}); return window.calls; }""") == []

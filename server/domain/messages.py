@@ -1,5 +1,6 @@
-"""Every message type of the signalling protocol (``docs/protocol.md`` documents each one; a
+"""The message types of the signalling protocol (``docs/protocol.md`` documents each one; a
 test keeps the two in step). Registered by ``@message``; parsed and validated in ``protocol.py``.
+Those of a group session's tools are in ``group_messages.py``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Welcome(Message):
     relay_only: bool = False
     state: str = ""
     session: dict[str, Any] = dataclasses.field(default_factory=dict)
+    group: dict[str, Any] = dataclasses.field(default_factory=dict)  # {} in a 1:1 interview
 
 
 @message
@@ -73,6 +75,8 @@ class Consent(Message):
     others_present: bool = False
     others: str = ""
     text_hash: str = ""
+    rule_accepted: bool = False  # in a group: the group's rule ("stays in the group")
+    others_accepted: bool = False  # in a group: the other participants' presence
 
 
 @message
@@ -91,6 +95,7 @@ class Lobby(Message):
     direction = "server"
     waiting: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     admitted: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    people: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # a group's persons
 
 
 @message
@@ -301,3 +306,4 @@ class HelpAlert(Message):
     name: str = ""
     device: str = ""
     worker_present: bool = False
+

@@ -12,6 +12,25 @@ import re
 from typing import Any
 
 from server.base import json_input
+from server.domain.group_messages import (
+    AdmitAll,
+    Agenda,
+    BreakEnd,
+    BreakOver,
+    BreakStart,
+    BreakStarted,
+    ByPhone,
+    GiveFloor,
+    GroupState,
+    Hand,
+    LowerHand,
+    Mute,
+    MuteRequest,
+    Reminder,
+    Remove,
+    Round,
+    RoundCheck,
+)
 from server.domain.messages import (
     Admit,
     Admitted,
@@ -68,7 +87,14 @@ __all__ = [
     "MESSAGES",
     "VERSION",
     "Admit",
+    "AdmitAll",
     "Admitted",
+    "Agenda",
+    "BreakEnd",
+    "BreakOver",
+    "BreakStart",
+    "BreakStarted",
+    "ByPhone",
     "Chat",
     "Consent",
     "Decline",
@@ -77,14 +103,20 @@ __all__ = [
     "Ended",
     "Error",
     "Fallback",
+    "GiveFloor",
+    "GroupState",
+    "Hand",
     "Hello",
     "Help",
     "HelpAlert",
     "Incident",
     "Lobby",
+    "LowerHand",
     "MediaState",
     "Message",
     "Modality",
+    "Mute",
+    "MuteRequest",
     "PeerLeft",
     "Phone",
     "Ping",
@@ -92,6 +124,10 @@ __all__ = [
     "ProtocolError",
     "Ready",
     "Refused",
+    "Reminder",
+    "Remove",
+    "Round",
+    "RoundCheck",
     "Signal",
     "TestAnswer",
     "TestCandidate",
@@ -231,10 +267,31 @@ def _validate(msg: Message) -> None:
     elif isinstance(msg, Modality):
         if msg.mode not in ("video", "audio"):
             raise ProtocolError("bad_field", "modality.mode is video or audio")
-    elif isinstance(msg, (Admit, Decline)) and (not msg.participant
-                                                 or len(msg.participant) > 64):
+    elif isinstance(msg, (Admit, Decline, Remove)) and not msg.participant:
         raise ProtocolError("bad_field", "participant is required")
+    else:
+        _validate_group(msg)
+    if len(getattr(msg, "participant", "")) > 64:
+        raise ProtocolError("bad_field", "participant too long")
     for name in ("reason", "kind"):
         value = getattr(msg, name, "")
         if isinstance(value, str) and len(value) > 200:
             raise ProtocolError("bad_field", f"{name} too long")
+
+
+MAX_AGENDA_ITEMS = 12  # as domain/groups.py allows
+BREAK_MINUTES = (1, 30)
+ROUND_ACTIONS = ("start", "next", "end")
+
+
+def _validate_group(msg: Message) -> None:
+    """The fields of a group session's tools (group_messages.py)."""
+    if isinstance(msg, Round) and msg.action not in ROUND_ACTIONS:
+        raise ProtocolError("bad_field", "round.action is start, next or end")
+    if isinstance(msg, Agenda) and not -1 <= msg.item < MAX_AGENDA_ITEMS:
+        raise ProtocolError("bad_field", "agenda.item is -1 or an item's index")
+    if isinstance(msg, BreakStart) and not BREAK_MINUTES[0] <= msg.minutes <= BREAK_MINUTES[1]:
+        raise ProtocolError("bad_field", "break_start.minutes is 1 to 30")
+    if isinstance(msg, ByPhone) and (bool(msg.participant) == bool(msg.appointment)
+                                     or msg.appointment < 0):
+        raise ProtocolError("bad_field", "by_phone names a participant or an appointment")

@@ -31,7 +31,24 @@
  * @property {RTCIceServer[]} iceServers
  * @property {boolean} relayOnly  use only the TURN relay
  * @property {string} state  'ready', 'in_call', 'consent', 'waiting' or 'test'
- * @property {{startedAt: string, mode: Mode}|null} session  null when none is active
+ * @property {{startedAt: string, mode: Mode, elapsedSeconds: number}|null} session  null when
+ *     none is active; elapsedSeconds: since it started, by the server's count
+ * @property {GroupInfo|null} group  null in a 1:1 interview
+ */
+
+/**
+ * What a group session's page is told of the group in welcome: never the others' names.
+ * @typedef {object} GroupInfo
+ * @property {string} title
+ * @property {number} people  how many take part, the facilitator included
+ * @property {string} rule  the confidentiality rule the person accepts
+ * @property {string} speakingRules
+ * @property {{title: string, minutes: number}[]} agenda
+ * @property {string} startsAt
+ * @property {string} endsAt
+ * @property {number} durationMinutes
+ * @property {string} role  yours: 'facilitator', 'note_taker', 'technical_helper', 'co_worker'
+ *     or 'person'
  */
 
 /**
@@ -41,6 +58,8 @@
  * @property {boolean} othersPresent
  * @property {string} others
  * @property {string} textHash
+ * @property {boolean} [ruleAccepted]  in a group: the group's rule (required there)
+ * @property {boolean} [othersAccepted]  in a group: the others' presence (required there)
  */
 
 /**
@@ -55,7 +74,9 @@
  *             others: string}} consent
  */
 
-/** @typedef {{waiting: WaitingEntry[], admitted: {id: string, name: string, connected: boolean}[]}} Lobby */
+/** @typedef {{appointment: number, name: string, byPhone: boolean}} GroupPerson a group's person, for its workers */
+/** @typedef {{waiting: WaitingEntry[], admitted: {id: string, name: string, connected: boolean}[],
+ *             people: GroupPerson[]}} Lobby  people: [] in a 1:1 interview */
 /** @typedef {{peer: string, name: string, polite: boolean, mode: Mode}} Admission */
 /** @typedef {{description?: RTCSessionDescriptionInit, candidate?: RTCIceCandidateInit}} SignalPayload */
 /** @typedef {{from: string, name: string, text: string, at: string}} ChatMessage */
@@ -102,8 +123,33 @@
 
 /** @typedef {{participant: string, name: string, device: string, workerPresent: boolean}} HelpAlert */
 
+/** @typedef {{id: string, name: string}} Someone */
+/** @typedef {'waiting'|'ok'|'problem'} RoundStatus */
+/** @typedef {{id: string, name: string, status: RoundStatus, hears: boolean, sees: boolean}} RoundEntry */
+/** @typedef {{minutes: number, until: string, remainingSeconds: number}} BreakInfo */
+
+/**
+ * A group's call as everyone in it sees it (group_state).
+ * @typedef {object} GroupState
+ * @property {string} startedAt
+ * @property {number} elapsedSeconds  since the session started, when the server sent this
+ * @property {Someone[]} hands  raised hands, in the order they went up
+ * @property {Someone|null} floor  who has the floor
+ * @property {number} agendaItem  the index of the item in progress in GroupInfo.agenda, -1: none
+ * @property {string} agendaSince
+ * @property {{current: string, entries: RoundEntry[]}|null} round  the sound-and-camera round
+ * @property {BreakInfo|null} break  null when there is no break
+ */
+
+/**
+ * A reminder to the facilitator: 'break_due' (45 minutes without a break), 'end_soon' (the
+ * planned end in 10 minutes) or 'break_time_up' (the break's countdown is over).
+ * @typedef {{kind: string, minutes: number}} Reminder
+ */
+
 const str = (/** @type {unknown} */ v) => typeof v === 'string' ? v : '';
 const bool = (/** @type {unknown} */ v) => v === true;
+const int = (/** @type {unknown} */ v, fallback = 0) => Number.isInteger(v) ? Number(v) : fallback;
 const list = (/** @type {unknown} */ v) => Array.isArray(v) ? v : [];
 const mode = (/** @type {unknown} */ v) => /** @type {Mode} */ (
     v === 'audio' || v === 'phone' ? v : 'video');
@@ -157,6 +203,18 @@ class ProximaClient {
         this.ontestresult = () => {};
         /** @type {(alert: HelpAlert) => void} */
         this.onhelpalert = () => {};
+        /** @type {(state: GroupState) => void} a group's hands, floor, agenda item, round, break */
+        this.ongroupstate = () => {};
+        /** @type {(by: Someone) => void} turn the microphone off and say who asked (unmuting
+         *  stays the person's) */
+        this.onmuterequest = () => {};
+        /** @type {(pause: BreakInfo) => void} turn the camera and microphone off, remembering
+         *  which were on; show the break screen and its countdown */
+        this.onbreakstarted = () => {};
+        /** @type {() => void} the break is over: turn back on only what was on before it */
+        this.onbreakover = () => {};
+        /** @type {(reminder: Reminder) => void} to the facilitator */
+        this.onreminder = () => {};
         transport.onmessage = msg => this.gotMessage(msg);
         transport.onstate = state => this.onstate(state);
         transport.canResume = () => this.canResume();
@@ -208,6 +266,13 @@ class ProximaClient {
         case 'help_alert': return this.onhelpalert({
             participant: str(msg.participant), name: str(msg.name), device: str(msg.device),
             workerPresent: bool(msg.worker_present)});
+        case 'group_state': return this.gotGroupState(msg);
+        case 'mute_request': return this.onmuterequest({id: str(msg.from), name: str(msg.name)});
+        case 'break_started': return this.onbreakstarted({
+            minutes: int(msg.minutes), until: str(msg.until),
+            remainingSeconds: int(msg.remaining_seconds)});
+        case 'break_over': return this.onbreakover();
+        case 'reminder': return this.onreminder({kind: str(msg.kind), minutes: int(msg.minutes)});
         default: return undefined;  // a type this client does not know: ignored
         }
     }
@@ -216,10 +281,38 @@ class ProximaClient {
     gotWelcome(msg) {
         this.id = str(msg.id);
         const session = msg.session && msg.session.mode ?
-            {startedAt: str(msg.session.started_at), mode: mode(msg.session.mode)} : null;
+            {startedAt: str(msg.session.started_at), mode: mode(msg.session.mode),
+             elapsedSeconds: int(msg.session.elapsed_seconds)} : null;
+        const g = msg.group;
+        const group = g && typeof g === 'object' && g.title ? {
+            title: str(g.title), people: int(g.people), rule: str(g.rule),
+            speakingRules: str(g.speaking_rules),
+            agenda: list(g.agenda).map(a => ({title: str(a && a.title), minutes: int(a && a.minutes)})),
+            startsAt: str(g.starts_at), endsAt: str(g.ends_at),
+            durationMinutes: int(g.duration_minutes), role: str(g.role)} : null;
         this.onwelcome({id: this.id, role: str(msg.role), name: str(msg.name),
                         iceServers: list(msg.ice_servers), relayOnly: bool(msg.relay_only),
-                        state: str(msg.state), session});
+                        state: str(msg.state), session, group});
+    }
+
+    /** @param {any} msg */
+    gotGroupState(msg) {
+        const someone = (/** @type {any} */ s) => ({id: str(s && s.id), name: str(s && s.name)});
+        const floor = msg.floor && msg.floor.id ? someone(msg.floor) : null;
+        const r = msg.round;
+        const round = r && typeof r === 'object' && Array.isArray(r.entries) ? {
+            current: str(r.current),
+            entries: list(r.entries).map(e => ({
+                ...someone(e), hears: bool(e && e.hears), sees: bool(e && e.sees),
+                status: /** @type {RoundStatus} */ (
+                    e && (e.status === 'ok' || e.status === 'problem') ? e.status : 'waiting')}))
+        } : null;
+        const pause = msg.break_until ? {minutes: int(msg.break_minutes), until: str(msg.break_until),
+                                         remainingSeconds: int(msg.break_remaining_seconds)} : null;
+        this.ongroupstate({startedAt: str(msg.started_at), elapsedSeconds: int(msg.elapsed_seconds),
+                           hands: list(msg.hands).map(someone), floor,
+                           agendaItem: int(msg.agenda_item, -1), agendaSince: str(msg.agenda_since),
+                           round, break: pause});
     }
 
     /** @param {any} msg */
@@ -234,7 +327,10 @@ class ProximaClient {
         });
         const admitted = list(msg.admitted).map(a => ({id: str(a.id), name: str(a.name),
                                                        connected: bool(a.connected)}));
-        this.onlobby({waiting, admitted});
+        const people = list(msg.people).map(x => ({appointment: int(x && x.appointment),
+                                                   name: str(x && x.name),
+                                                   byPhone: bool(x && x.by_phone)}));
+        this.onlobby({waiting, admitted, people});
     }
 
     /** @param {any} msg */
@@ -269,9 +365,12 @@ class ProximaClient {
 
     /** The person's consent (or a change of it). @param {ConsentChoice} c */
     consent(c) {
-        return this.send({type: 'consent', modality: c.modality, audio_fallback: c.audioFallback,
-                          others_present: c.othersPresent, others: c.others,
-                          text_hash: c.textHash});
+        /** @type {Record<string, unknown>} */
+        const msg = {type: 'consent', modality: c.modality, audio_fallback: c.audioFallback,
+                     others_present: c.othersPresent, others: c.others, text_hash: c.textHash};
+        if (c.ruleAccepted !== undefined) msg.rule_accepted = c.ruleAccepted;
+        if (c.othersAccepted !== undefined) msg.others_accepted = c.othersAccepted;
+        return this.send(msg);
     }
 
     /** The person withdraws consent (leaves). @param {string} textHash */
@@ -348,6 +447,99 @@ class ProximaClient {
 
     help() {
         return this.send({type: 'help'});
+    }
+
+    // -- a group session: the facilitator's tools, and the members' own ----------------------
+
+    /** Let in everyone waiting (the facilitator, or the technical helper). */
+    admitAll() {
+        return this.send({type: 'admit_all'});
+    }
+
+    /** Raise your own hand (it joins the queue). */
+    raiseHand() {
+        return this.send({type: 'hand', raised: true});
+    }
+
+    /** Lower your own hand. */
+    lowerMyHand() {
+        return this.send({type: 'hand', raised: false});
+    }
+
+    /** The facilitator lowers one member's hand. @param {string} participant */
+    lowerHand(participant) {
+        return this.send({type: 'lower_hand', participant});
+    }
+
+    /** The facilitator lowers every hand. */
+    lowerAllHands() {
+        return this.send({type: 'lower_hand', participant: ''});
+    }
+
+    /** The facilitator gives the floor to a member ('' takes it back). @param {string} participant */
+    giveFloor(participant) {
+        return this.send({type: 'give_floor', participant});
+    }
+
+    /** Ask one member to turn their microphone off. @param {string} participant */
+    mute(participant) {
+        return this.send({type: 'mute', participant});
+    }
+
+    /** Ask everyone else in the call to turn their microphone off. */
+    muteAll() {
+        return this.send({type: 'mute', participant: ''});
+    }
+
+    /** The facilitator removes a person (their link is revoked). @param {string} participant */
+    remove(participant) {
+        return this.send({type: 'remove', participant});
+    }
+
+    /** The facilitator starts the sound-and-camera round. */
+    startRound() {
+        return this.send({type: 'round', action: 'start'});
+    }
+
+    /** The round's turn goes to `participant`, or ('') to the next one not yet checked.
+     *  @param {string} [participant] */
+    nextInRound(participant = '') {
+        return this.send({type: 'round', action: 'next', participant});
+    }
+
+    endRound() {
+        return this.send({type: 'round', action: 'end'});
+    }
+
+    /** Whether you hear and see the others (your turn in the round). @param {boolean} hears @param {boolean} sees */
+    roundCheck(hears, sees) {
+        return this.send({type: 'round_check', hears, sees});
+    }
+
+    /** The agenda item in progress: its index, or -1 for none. @param {number} item */
+    setAgendaItem(item) {
+        return this.send({type: 'agenda', item});
+    }
+
+    /** A break of `minutes` (1 to 30) for everyone. @param {number} minutes */
+    startBreak(minutes) {
+        return this.send({type: 'break_start', minutes});
+    }
+
+    /** Everyone back from the break. */
+    endBreak() {
+        return this.send({type: 'break_end'});
+    }
+
+    /**
+     * Mark that a person attends by phone (or take the mark back): a browser of theirs, or their
+     * appointment (Lobby.people) when no browser of theirs is connected.
+     * @param {{participant: string}|{appointment: number}} who @param {boolean} byPhone
+     */
+    markByPhone(who, byPhone) {
+        return this.send('participant' in who
+            ? {type: 'by_phone', participant: who.participant, by_phone: byPhone}
+            : {type: 'by_phone', appointment: who.appointment, by_phone: byPhone});
     }
 }
 
