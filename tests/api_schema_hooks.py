@@ -8,9 +8,11 @@ current password). ``valid_data_accepted`` is that same check with exactly those
 through, each recognised by its operation, error code and field; any other refusal of valid data
 still fails as ST202.
 
-``map_case`` moves the dates of valid appointment forms into the coming year: drawn from years 1
-to 9999, nearly all of them are refused (past, or more than five years ahead) before the rest of
-the form is even looked at.
+``map_case`` moves the dates of valid appointment and group forms into the coming year: drawn
+from years 1 to 9999, nearly all of them are refused (past, or more than five years ahead) before
+the rest of the form is even looked at. A valid group form invites the two people of the cases the
+test made (ids 1 and 2) and no co-worker: drawn at random, its case ids would name no case (or not
+two of them), and the rest of the form would never be looked at either.
 """
 
 from __future__ import annotations
@@ -25,19 +27,27 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 _FORMS = ("POST /api/cases/{id}/appointments", "PUT /api/appointments/{id}",
           "POST /api/appointments/{id}/session/closing")
+_GROUP = "POST /api/groups"
+_TIMED = (*_FORMS, _GROUP)
+GROUP_CASES = (1, 2)  # the cases tests/test_api_schema.py opens before the run
 
 # (operation, error, field) -> why the description cannot tell.
 RULES_NO_SCHEMA_CAN_STATE: dict[tuple[str, str, str | None], str] = {
     **{(op, "invalid", "date"): "ahead, but at most 5 years ahead (the clock)"
-       for op in _FORMS},
+       for op in _TIMED},
     **{(op, "invalid", "time"): "a time skipped when the clocks change (the calendar)"
-       for op in _FORMS},
+       for op in _TIMED},
     **{(op, "invalid", "occurrence"): "only a time the clocks repeat has a second (the calendar)"
-       for op in _FORMS},
+       for op in _TIMED},
     **{(op, "invalid", "sms_reminder"): "an SMS needs a mobile number on the case (the case)"
        for op in _FORMS},
     **{(op, "invalid", "incident_phone"): "empty means the worker's phone, which may be empty"
-       for op in _FORMS},
+       for op in _TIMED},
+    (_GROUP, "invalid", "people"): "2 to 6 participants with the co-workers, each person once, "
+    "a case that exists and is mine or a colleague's who agreed (the database)",
+    (_GROUP, "invalid", "workers"): "a co-worker who exists, is not disabled, is not me, each "
+    "once (the database, who is asking)",
+    (_GROUP, "invalid", "agenda"): "the agenda's minutes add up to the duration at most (a sum)",
     **{(op, "invalid", "status"): "the appointment was cancelled (the appointment)"
        for op in ("PUT /api/appointments/{id}", "POST /api/appointments/{id}/cancel",
                   "POST /api/appointments/{id}/reissue")},
@@ -87,12 +97,16 @@ def _next_year(day: Any) -> Any:
 
 @schemathesis.hook
 def map_case(ctx: Any, case: Any) -> Any:
-    """Valid appointment forms (and closing forms' next appointment) get a date next year."""
+    """Valid appointment and group forms (and closing forms' next appointment) get a date next
+    year; valid group forms invite the people of the test's two cases."""
     meta = case.meta
-    if case.operation.label not in _FORMS or meta is None or not meta.generation.mode.is_positive:
+    if case.operation.label not in _TIMED or meta is None or not meta.generation.mode.is_positive:
         return case
     body = case.body if isinstance(case.body, dict) else {}
     form = body.get("next_appointment") if case.operation.label == _FORMS[2] else body
     if isinstance(form, dict) and "date" in form:
         form["date"] = _next_year(form["date"])
+    if case.operation.label == _GROUP and "people" in body:
+        body["people"] = [{"case_id": case_id} for case_id in GROUP_CASES]
+        body["workers"] = []
     return case

@@ -170,6 +170,14 @@ async def test_schemathesis_finds_no_server_error_and_no_mismatch(make_proxima, 
     case = await new_case(client)  # something to find at small ids
     await client.json("POST", f"/api/cases/{case['id']}/appointments", appointment_form(),
                       status=201)
+    # A second case, and a group session of both people (api_schema_hooks.GROUP_CASES).
+    other = await new_case(client, reference="DOS-2026-0043", person_name="Awa Sow")
+    assert [case["id"], other["id"]] == [1, 2]
+    form = appointment_form()
+    await client.json("POST", "/api/groups", {
+        "title": "Atelier", "date": form["date"], "time": "14:00", "modality": "video",
+        "duration_minutes": 60, "agenda": [{"title": "Tour de table", "minutes": 15}],
+        "people": [{"case_id": 1}, {"case_id": 2}]}, status=201)
     config = tmp_path / "schemathesis.toml"
     config.write_text(schemathesis_config(proxima, email, cert_dir / "ca.pem"), encoding="utf-8")
     command = [str(Path(sys.executable).with_name("schemathesis")), "--no-color",

@@ -66,7 +66,7 @@ class GroupForm:
         agenda = _objects(data.get("agenda"), "agenda", ("title", "minutes"))
         people = _objects(data.get("people"), "people", ("case_id", "agreed"))
         workers = _objects(data.get("workers", []), "workers", ("worker_id", "role"))
-        if "test_minutes" in data:
+        if data.get("test_minutes") is not None:  # null: the service's default
             minutes = _whole("test_minutes", data["test_minutes"])
             if not 0 <= minutes <= 120:
                 raise Invalid("test_minutes", N_("The connection test must be between 0 and "
