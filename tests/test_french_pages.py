@@ -252,6 +252,17 @@ async def ended_links(proxima: Any, anne: Any, case: dict[str, Any]) -> dict[str
     return out
 
 
+async def a_group(anne: Any) -> int:
+    """A group session with two people of Anne's (the group's pages are shown with it)."""
+    people = [await new_case(anne, reference=ref, person_name=name, email="")
+              for ref, name in (("GRP-01", "Karim Benali"), ("GRP-02", "Sophie Lefèvre"))]
+    form = {**{k: v for k, v in appointment_form().items() if k in ("date", "time", "modality")},
+            "title": "Atelier logement", "duration_minutes": 60,
+            "agenda": [{"title": "Tour de table", "minutes": 15}],
+            "incident_phone": "01 23 45 67 89", "people": [{"case_id": c["id"]} for c in people]}
+    return (await anne.json("POST", "/api/groups", form, status=201))["group"]["id"]
+
+
 def console_paths(app: Any, ids: dict[str, Any]) -> list[str]:
     """Every page of the console and of the person (GET routes that answer HTML)."""
     skip_prefixes = ("/api/", "/static", "/ws/", "/j/")
@@ -282,7 +293,7 @@ async def test_every_page_reads_in_french(make_proxima, picky_smtp):
     html_headers = {"Accept": "text/html", "Accept-Language": "fr-FR,fr;q=0.9"}
 
     ids = {"cases.id": case["id"], "appointments.id": appointment.id,
-           "rdv.public_id": appointment.public_id}
+           "rdv.public_id": appointment.public_id, "groups.id": await a_group(anne)}
     problems: list[str] = []
     pages = console_paths(proxima.app, ids)
     assert {"/cases", "/outbox", "/admin/workers", f"/appointments/{appointment.id}/live",

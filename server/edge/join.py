@@ -118,6 +118,10 @@ async def appointment_page(request: web.Request) -> web.Response:
     lang = _language(request, case.language)
     fmt = i18n.Formatter(lang, config.timezone)
     now = clock.now()
+    # A person's appointment in a group session: the group's name, how many take part (never who)
+    # and its rule, for the consent step and the call's grid.
+    group = await store.groups.get(appointment.group_id) if appointment.group_id else None
+    people = len(await store.groups.members(group.id)) + 1 if group else 0
     html = i18n.render(
         lang, "join/appointment.html", appointment=appointment, host=worker,
         service_name=config.service_name, date=fmt.date(appointment.starts_at),
@@ -125,5 +129,6 @@ async def appointment_page(request: web.Request) -> web.Response:
         test_time=fmt.time(appointment.test_opens_at),
         test_open=now >= appointment.test_opens_at, started=now >= appointment.starts_at,
         consent_lines=consent_lines(lang), consent_hash=consent_hash(lang),
+        group=group, people=people, upstream_kbps=config.upstream_kbps,
         worker=None, csrf=None, lang_links=True)
     return web.Response(text=html, content_type="text/html")

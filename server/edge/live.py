@@ -1,4 +1,5 @@
-"""The worker's live interview page: readiness checklist, waiting room, call, plan B, closing."""
+"""The workers' live pages: a 1:1 interview (readiness checklist, waiting room, call, plan B,
+closing) and a group session (the facilitator's room: the same steps, and the group's tools)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import datetime as dt
 
 from aiohttp import web
 
+from server.domain.ids import ParticipantId
+from server.domain.models import N_
 from server.edge.access import appointment_for, int_id
 from server.edge.console import _console_worker, _page
-from server.edge.http import STORE, uses_media
+from server.edge.http import STORE, ApiError, uses_media
+from server.services.groups import group_for
 from server.services.scheduling import BROWSER_AND_DEVICE_NAMES
 
 routes = web.RouteTableDef()
@@ -24,3 +28,28 @@ async def live_page(request: web.Request) -> web.Response:
         t["at_dt"] = dt.datetime.fromisoformat(t["at"])
     return _page(request, "console/live.html", worker, case=case, appointment=appointment,
                  tests=tests, device_names=BROWSER_AND_DEVICE_NAMES)
+
+
+@routes.get("/groups/{id}/live")
+@uses_media
+async def group_live_page(request: web.Request) -> web.Response:
+    """The group session's room, for its workers (the facilitator hosts; audited)."""
+    worker = await _console_worker(request)
+    store = request.app[STORE]
+    group_id = int_id(request)
+    found = await group_for(store, worker, group_id)
+    if found is None:
+        await store.audit.record(f"worker:{worker.id}", "open_group_session", "denied",
+                                 target=f"group:{group_id}")
+        raise ApiError(404, "group_not_found", N_("This group session does not exist."))
+    group, members = found
+    await store.audit.record(f"worker:{worker.id}", "open_group_session", "ok",
+                             target=f"group:{group_id}")
+    hosting = worker.id == group.facilitator_id or worker.is_admin
+    # The group's workers and their roles, for the attendance sheet (persons come with the lobby).
+    roles = {str(ParticipantId.worker(m.worker_id)): m.role for m in members
+             if m.worker_id is not None}
+    roles[str(ParticipantId.worker(group.facilitator_id))] = "facilitator"
+    return _page(request, "console/group_live.html", worker, group=group,
+                 members=len(members) + 1, hosting=hosting, roles=roles,
+                 device_names=BROWSER_AND_DEVICE_NAMES)

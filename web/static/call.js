@@ -61,6 +61,8 @@ class CallView {
         this.onstarted = () => {};
         /** The path died and signalling is down too: the page says whom to call. */
         this.onlost = () => {};
+        /** @type {(mode: 'video'|'audio') => void} a group page went sound only (or back) on its own */
+        this.onownmode = () => {};
     }
 
     /** @param {string} id */
@@ -227,13 +229,16 @@ class CallView {
     /** A peer's signalling went away (it may come back; the link may even still work). */
     left(/** @type {string} */ peer) {
         const link = this.links.get(peer);
-        if (link) link.status.textContent = this.text('t-peer-left');
+        if (link) link.status.textContent = this.text(this.group ? 't-tile-left' : 't-peer-left');
     }
 
     /** A peer's microphone or camera went on or off. */
     media(/** @type {MediaStateChange} */ m) {
         const link = this.links.get(m.from);
-        if (link) link.status.textContent = !m.audio ? this.text('t-muted') :
+        if (link && this.group)  // a tile says it short, under the name
+            link.status.textContent = [m.audio ? '' : this.text('t-tile-muted'),
+                                       m.video ? '' : this.text('t-tile-cam-off')].filter(Boolean).join(' · ');
+        else if (link) link.status.textContent = !m.audio ? this.text('t-muted') :
             !m.video ? this.text('t-cam-hidden') : this.text('t-peer-here');
     }
 
@@ -284,7 +289,8 @@ class CallView {
         if (state === 'connected') {
             window.clearTimeout(link.lostTimer);
             link.lostTimer = 0;
-            link.status.textContent = this.text('t-peer-here');
+            if (!this.group) link.status.textContent = this.text('t-peer-here');
+            else if (link.status.textContent === this.text('t-tile-left')) link.status.textContent = '';
         } else if ((state === 'disconnected' || state === 'failed') && !link.lostTimer && link.planB) {
             link.lostTimer = window.setTimeout(() => this.connectionLost(link), 10000);
         }
@@ -312,7 +318,7 @@ class CallView {
             if (link.poorReports === 2) {
                 this.client.incident('poor_quality');
                 if (this.role === 'person' && this.consent.audioFallback)
-                    this.client.modality('audio', 'poor_quality');
+                    this.askMode('audio', 'poor_quality');
                 else
                     this.notice(this.text('t-q-poor'));
             }
@@ -331,6 +337,21 @@ class CallView {
         const b = this.el('btn-audio-only');
         b.textContent = this.text(this.mode === 'audio' ? 't-to-video' : 't-to-audio');
         b.setAttribute('aria-pressed', String(this.mode === 'audio'));
+    }
+
+    /**
+     * Sound only (or video again), asked by the button or a weak connection: in a 1:1 interview
+     * the whole call switches (the server tells both sides); in a group it is this page's own
+     * (it stops sending video on every link; the others are told its camera is off).
+     * @param {'video'|'audio'} mode @param {string} reason
+     */
+    askMode(mode, reason) {
+        if (!this.group) {
+            this.client.modality(mode, reason);
+            return;
+        }
+        this.applyMode(mode);
+        this.onownmode(mode);
     }
 
     /** Video or sound only, on every link (replaceTrack: no renegotiation). */

@@ -11,6 +11,10 @@ interface Window {
     ProximaCall: typeof CallView;
     /** lobby.js: the worker's waiting room on the live page. */
     ProximaLobby: typeof LobbyView;
+    /** group.js: what every page in a group's call shows (hands, floor, round, break). */
+    ProximaGroup: typeof GroupView;
+    /** facilitator.js: the facilitator's tools in a group session's room. */
+    ProximaFacilitator: typeof FacilitatorTools;
     /** grid.js: the group call's tiles, one per participant. */
     ProximaGrid: typeof GridView;
     /** speaker.js: the active speaker, from the audio levels of getStats. */

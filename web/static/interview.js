@@ -4,8 +4,10 @@
  * assigns the protocol layer's on* callbacks (ProximaClient, protocol.js) and touches the DOM;
  * it never reads or builds a wire message. Its pieces: call.js (ProximaCall: one link per other
  * participant, with ProximaPeer and ProximaQuality underneath) and, for the worker, lobby.js
- * (ProximaLobby: the waiting room). Texts come from <template> elements (translated on the
- * server); nothing received is inserted as HTML.
+ * (ProximaLobby: the waiting room); in a group session (data-group="true") also group.js
+ * (ProximaGroup: hands, floor, round, break, mute requests) and, for the group's workers,
+ * facilitator.js (ProximaFacilitator: their tools). Texts come from <template> elements
+ * (translated on the server); nothing received is inserted as HTML.
  */
 'use strict';
 
@@ -23,6 +25,15 @@ class InterviewPage {
                                             text: (id, values) => this.text(id, values),
                                             group: this.group,
                                             upstreamKbps: Number(root.dataset.upstreamKbps) || 1200});
+        /** @type {GroupView|null} */
+        this.groupView = this.group ? new window.ProximaGroup({
+            client: this.client, call: this.call, text: (id, values) => this.text(id, values),
+            device: (kind, on) => this.device(kind, on)}) : null;
+        /** @type {FacilitatorTools|null} */
+        this.tools = this.group && this.role === 'worker' ? new window.ProximaFacilitator({
+            client: this.client, call: this.call, text: (id, values) => this.text(id, values)}) : null;
+        /** @type {Map<string, number>} a group's peers gone from signalling: when to drop them */
+        this.goneTimers = new Map();
         this.waitingTimer = 0;
         /** The worker ticked the readiness checklist. */
         this.ready = false;
@@ -62,6 +73,7 @@ class InterviewPage {
         this.wirePerson();
         this.wireWorker();
         this.wireCall();
+        if (this.groupView) this.listenGroup(this.groupView);
         window.addEventListener('pagehide', () => { if (!this.endedShown) this.call.stop(); });
         this.client.connect();
     }
@@ -77,7 +89,10 @@ class InterviewPage {
             const lobby = new window.ProximaLobby({text: (id, values) => this.text(id, values),
                                                    admit: id => client.admit(id),
                                                    decline: id => client.decline(id)});
-            client.onlobby = waiting => lobby.render(waiting);
+            client.onlobby = waiting => {
+                lobby.render(waiting);
+                if (this.tools) this.tools.gotLobby(waiting);
+            };
             client.ontestresult = result => lobby.testResult(result);
             client.onhelpalert = alert => lobby.helpAlert(alert);
         }
@@ -97,6 +112,54 @@ class InterviewPage {
             else this.$('phone-reason').textContent = this.text('t-reason-lost');
             this.show('phone-step');
         };
+    }
+
+    /** A group session: its state, breaks, mute requests, reminders, and its members' coming
+     *  and going (a peer gone from signalling for good: its link and tile go after a while). */
+    listenGroup(/** @type {GroupView} */ group) {
+        const client = this.client, call = this.call, tools = this.tools;
+        group.wire();
+        if (tools) tools.wire();
+        client.ongroupstate = state => {
+            group.gotState(state);
+            if (tools) tools.gotState(state);
+        };
+        client.onmuterequest = by => group.gotMuteRequest(by);
+        client.onbreakstarted = pause => group.gotBreak(pause);
+        client.onbreakover = () => group.gotBreakOver();
+        client.onreminder = reminder => { if (tools) tools.gotReminder(reminder); };
+        client.onadmitted = admission => {
+            window.clearTimeout(this.goneTimers.get(admission.peer));
+            call.admitted(admission);
+            if (tools && admission.peer.startsWith('w:'))
+                tools.workerHere(admission.peer, admission.name, true);
+        };
+        client.onpeerleft = peer => {
+            call.left(peer);
+            if (tools && peer.startsWith('w:')) tools.workerHere(peer, '', false);
+            window.clearTimeout(this.goneTimers.get(peer));
+            this.goneTimers.set(peer, window.setTimeout(() => {
+                const link = call.links.get(peer);
+                if (!link || !link.session || link.session.pc.connectionState !== 'connected')
+                    call.drop(peer);
+            }, 30000));
+        };
+    }
+
+    /**
+     * Whether the microphone or camera is on; with `on`, switch it as its button does (and tell
+     * the others). For group.js: a break, a mute request.
+     * @param {'mic'|'cam'} kind @param {boolean} [on]
+     */
+    device(kind, on) {
+        const button = this.$('btn-' + kind);
+        const isOn = button.getAttribute('aria-pressed') !== 'true';
+        if (on === undefined || on === isOn) return isOn;
+        button.setAttribute('aria-pressed', String(!on));
+        button.textContent = this.text(on ? `t-${kind}-off` : `t-${kind}-on`);
+        this.call.setTrack(kind, on);
+        this.client.media(this.device('mic'), this.device('cam'));
+        return on;
     }
 
     /** @param {string} state */
@@ -127,7 +190,15 @@ class InterviewPage {
     gotWelcome(welcome) {
         this.call.iceServers = welcome.iceServers;
         this.call.relayOnly = welcome.relayOnly;
-        if (this.role === 'worker') {
+        if (this.tools) {
+            if (welcome.session) this.tools.setElapsed(welcome.session.elapsedSeconds);
+            this.tools.workerHere(welcome.id, welcome.name, true);
+        }
+        if (this.group && this.role === 'worker' && (this.ready || welcome.role === 'coworker' ||
+                                                     welcome.state === 'in_call')) {
+            this.show('call-step');  // a group's room: the waiting list is among the tools
+            this.call.openMedia('video');
+        } else if (this.role === 'worker') {
             if (welcome.state === 'in_call' && welcome.session && welcome.session.mode === 'phone')
                 this.show('phone-step');
             else if (this.ready || welcome.state === 'in_call')
@@ -188,7 +259,8 @@ class InterviewPage {
             this.show('closing-step');
         } else {
             this.$('ended-text').textContent = this.text(reason === 'consent_withdrawn' ?
-                't-withdrawn' : reason === 'worker_left' ? 't-worker-left' : 't-ended');
+                't-withdrawn' : reason === 'worker_left' ? 't-worker-left' :
+                    reason === 'removed' ? 't-removed' : 't-ended');
             this.$('ended-call').hidden = reason !== 'worker_left';
             this.showEnd();
         }
@@ -205,9 +277,15 @@ class InterviewPage {
                 const modality = /** @type {ConsentModality} */ (String(data.get('modality') || 'video'));
                 const audioFallback = data.get('audio_fallback') === 'on';
                 this.call.consent = {modality, audioFallback};
-                this.client.consent({modality, audioFallback,
-                                     othersPresent: data.get('others_present') === 'yes',
-                                     others: String(data.get('others') || ''), textHash: this.consentHash});
+                /** @type {ConsentChoice} */
+                const choice = {modality, audioFallback,
+                                othersPresent: data.get('others_present') === 'yes',
+                                others: String(data.get('others') || ''), textHash: this.consentHash};
+                if (this.group) {
+                    choice.ruleAccepted = data.get('rule_accepted') === 'on';
+                    choice.othersAccepted = data.get('others_accepted') === 'on';
+                }
+                this.client.consent(choice);
             });
             this.$('btn-change-consent').addEventListener('click', () => this.show('consent-step'));
         }
@@ -226,7 +304,8 @@ class InterviewPage {
                                    confidential: data.get('confidential') === 'on',
                                    headset: data.get('headset') === 'on'});
                 this.ready = true;
-                this.show('lobby-step');
+                this.show(this.group ? 'call-step' : 'lobby-step');
+                if (this.group) this.call.openMedia('video');
             });
         }
         const click = (/** @type {string} */ id, /** @type {() => void} */ action) => {
@@ -240,20 +319,14 @@ class InterviewPage {
 
     /** The call controls, both sides: microphone, camera, sound only, phone, chat. */
     wireCall() {
-        const pressed = (/** @type {string} */ id) => this.$(id).getAttribute('aria-pressed') === 'true';
-        for (const kind of /** @type {('mic'|'cam')[]} */ (['mic', 'cam'])) {
-            const button = this.$('btn-' + kind);
-            button.addEventListener('click', () => {
-                const off = !pressed(button.id);
-                button.setAttribute('aria-pressed', String(off));
-                button.textContent = this.text(off ? `t-${kind}-on` : `t-${kind}-off`);
-                this.call.setTrack(kind, !off);
-                this.client.media(!pressed('btn-mic'), !pressed('btn-cam'));
-            });
-        }
-        this.$('btn-audio-only').addEventListener('click', () => this.client.modality(
+        for (const kind of /** @type {('mic'|'cam')[]} */ (['mic', 'cam']))
+            this.$('btn-' + kind).addEventListener('click', () => this.device(kind, !this.device(kind)));
+        this.$('btn-audio-only').addEventListener('click', () => this.call.askMode(
             this.call.mode === 'video' ? 'audio' : 'video', 'asked'));
-        this.$('btn-phone').addEventListener('click', () => this.client.fallback('asked'));
+        this.call.onownmode = mode => this.client.media(this.device('mic'),
+                                                        mode === 'video' && this.device('cam'));
+        const phone = this.$('btn-phone');
+        if (phone) phone.addEventListener('click', () => this.client.fallback('asked'));
         this.$('chat-form').addEventListener('submit', (/** @type {Event} */ e) => {
             e.preventDefault();
             const input = this.$('chat-text');
