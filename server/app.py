@@ -48,6 +48,7 @@ from server.jobs.outbox import Postman
 from server.jobs.sessions import end_sessions
 from server.live.bus import LiveBus
 from server.live.limits import Clock, LoginThrottle, SignallingLimits
+from server.live.timers import RoomClock, SystemRoomClock
 from server.media import audio_level
 from server.media.echo_peer import EchoPeers
 from server.services.cases import Cases
@@ -60,19 +61,24 @@ from server.storage import startup as storage
 
 log = logging.getLogger("proxima")
 
+ROOM_CLOCK: web.AppKey[RoomClock] = web.AppKey("room_clock")  # the rooms' wall time and timers
+
 
 def create_app(config: Config, run_jobs: bool = True, *, clock: Clock = time.monotonic,
-               limits: SignallingLimits | None = None) -> web.Application:
+               limits: SignallingLimits | None = None,
+               room_clock: RoomClock | None = None) -> web.Application:
     """A ready-to-serve Proxima; ``run_jobs=False`` leaves the outbox job to the caller.
 
     ``clock`` (monotonic seconds) times the login throttle and the signalling limits, which are
     ``limits`` (the defaults if None): tests pass a clock they move, or short limits, instead of
-    sleeping or patching.
+    sleeping or patching. ``room_clock`` (wall time and timers: a group's breaks and reminders)
+    is the system's if None; tests pass a ``ManualRoomClock``.
     """
     audio_level.install()  # the echo peer's audio level, computed by numpy (see the module)
     app = web.Application(middlewares=[edge_middleware], client_max_size=256 * 1024)
     app[CONFIG] = config
     app[CLOCK] = clock
+    app[ROOM_CLOCK] = room_clock or SystemRoomClock()
     app[SIGNALLING_LIMITS] = limits or SignallingLimits()
     app[THROTTLE] = LoginThrottle(config.login_free_attempts, config.login_delay_seconds,
                                   clock=clock,
@@ -107,7 +113,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     app[CASES] = Cases(store, app[LIVE_ACCESS])
     app[SCHEDULING] = Scheduling(store, config, app[POSTMAN].wake, app[LIVE_ACCESS].recheck)
     app[GROUPS] = Groups(store, app[SCHEDULING])
-    app[INTERVIEWS] = InterviewService(store, app[BUS], config, app[LIVE_ACCESS])
+    app[INTERVIEWS] = InterviewService(store, app[BUS], config, app[LIVE_ACCESS],
+                                       scheduling=app[SCHEDULING], clock=app[ROOM_CLOCK])
     peers = EchoPeers(config)
     app[TESTS] = ConnectionTests(store, app[BUS], peers, config)
     yield

@@ -159,11 +159,11 @@ class ManualClock:
 
 
 async def serve_https(config: settings.Config, cert_dir: Path, clock: Clock = time.monotonic,
-                      limits: SignallingLimits | None = None,
+                      limits: SignallingLimits | None = None, room_clock: Any = None,
                       ) -> tuple[web.Application, web.AppRunner]:
     """The real app behind TLS on ``config.port``, as ``proxima serve`` runs it (with the test's
-    clock and signalling limits, if it gives them)."""
-    app = create_app(config, clock=clock, limits=limits)
+    clock, signalling limits and room clock, if it gives them)."""
+    app = create_app(config, clock=clock, limits=limits, room_clock=room_clock)
     runner = web.AppRunner(app, access_log_class=AccessLogger,
                            access_log=logging.getLogger("aiohttp.access"))
     await runner.setup()
@@ -175,21 +175,22 @@ async def serve_https(config: settings.Config, cert_dir: Path, clock: Clock = ti
 
 @pytest.fixture
 async def make_proxima(tmp_path: Path, cert_dir: Path) -> AsyncIterator[Any]:
-    """Start Proximas over HTTPS on loopback with the given settings; ``clock`` (a ManualClock)
-    and ``limits`` (SignallingLimits) go to ``create_app``, and stay across a restart."""
+    """Start Proximas over HTTPS on loopback with the given settings; ``clock`` (a ManualClock),
+    ``limits`` (SignallingLimits) and ``room_clock`` (a ManualRoomClock) go to ``create_app``,
+    and stay across a restart."""
     runners: list[web.AppRunner] = []
     started: list[Proxima] = []
 
     async def serve(config: settings.Config, clock: Clock, limits: SignallingLimits | None,
-                    ) -> tuple[web.Application, web.AppRunner]:
-        app, runner = await serve_https(config, cert_dir, clock, limits)
+                    room_clock: Any = None) -> tuple[web.Application, web.AppRunner]:
+        app, runner = await serve_https(config, cert_dir, clock, limits, room_clock)
         runners.append(runner)
         return app, runner
 
     async def start(clock: Clock = time.monotonic, limits: SignallingLimits | None = None,
-                    **overrides: Any) -> Proxima:
+                    room_clock: Any = None, **overrides: Any) -> Proxima:
         config = loopback_config(tmp_path, cert_dir, **overrides)
-        app, runner = await serve(config, clock, limits)
+        app, runner = await serve(config, clock, limits, room_clock)
         client_ssl = ssl.create_default_context(cafile=str(cert_dir / "ca.pem"))
         proxima = Proxima(config.effective_public_url, app, client_ssl)
 
@@ -198,7 +199,7 @@ async def make_proxima(tmp_path: Path, cert_dir: Path) -> AsyncIterator[Any]:
             nonlocal runner
             await runner.cleanup()
             runners.remove(runner)
-            proxima.app, runner = await serve(config, clock, limits)
+            proxima.app, runner = await serve(config, clock, limits, room_clock)
         proxima.restart = restart  # type: ignore[attr-defined]
         started.append(proxima)
         return proxima

@@ -1,8 +1,9 @@
 """The session log: what goes to the case record when a live session ends.
 
 Times, the timeline of modalities (video → sound only → phone), who joined and left when (with
-their device), consents, incidents, the worker's readiness checklist, the connection test's result,
-and how it ended. Never media, chat content or IP addresses.
+their device; in a group, each worker's role there and who attended by phone), consents,
+incidents, a group's breaks, the worker's readiness checklist, the connection test's result, and
+how it ended. Never media, chat content or IP addresses.
 
 It is kept sealed in the database and written to the case record as JSON: ``to_json`` gives the
 same shape as the logs written before it was a typed value (absent optional keys are left out),
@@ -86,6 +87,15 @@ class Incident:
 
 
 @dataclasses.dataclass
+class Break:
+    """A group's break: when it started, for how many minutes, and when everyone came back."""
+
+    started: str
+    minutes: int
+    ended: str | None = None
+
+
+@dataclasses.dataclass
 class Readiness:
     """The worker's checklist before starting: a quiet place, nobody can hear, a headset."""
 
@@ -104,6 +114,7 @@ class SessionLog:
     participants: dict[str, ParticipantLog] = dataclasses.field(default_factory=dict)
     consents: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     incidents: list[Incident] = dataclasses.field(default_factory=list)
+    breaks: list[Break] = dataclasses.field(default_factory=list)
     readiness: Readiness | None = None
     test_result: dict[str, Any] | None = None
     last_seen: str | None = None
@@ -144,6 +155,21 @@ class SessionLog:
     def incident(self, kind: str, by: str, at: dt.datetime) -> None:
         self.incidents.append(Incident(_iso(at), kind, by))
 
+    def break_started(self, minutes: int, at: dt.datetime) -> None:
+        """A break starts (a break already going on starts again with its new length)."""
+        if self.breaks and self.breaks[-1].ended is None:
+            self.breaks[-1].minutes = minutes
+            return
+        self.breaks.append(Break(_iso(at), minutes))
+
+    def break_ended(self, at: dt.datetime) -> None:
+        if self.breaks and self.breaks[-1].ended is None:
+            self.breaks[-1].ended = _iso(at)
+
+    def last_break_end(self) -> str | None:
+        """When the last break ended (None: no break yet, or one is going on)."""
+        return self.breaks[-1].ended if self.breaks else None
+
     def add_consents(self, records: list[dict[str, Any]]) -> None:
         """Consent records (their public form), each once."""
         known = {c.get("id") for c in self.consents}
@@ -158,6 +184,7 @@ class SessionLog:
                     stay.left = end
         if self.timeline and self.timeline[-1].until is None:
             self.timeline[-1].until = end
+        self.break_ended(at)
         self.ended_at = end
         self.end_reason = reason
         self.duration_seconds = int((at - started).total_seconds())
@@ -174,6 +201,8 @@ class SessionLog:
             "readiness": dataclasses.asdict(self.readiness) if self.readiness else None,
             "test_result": self.test_result,
         }
+        if self.breaks:
+            out["breaks"] = [dataclasses.asdict(b) for b in self.breaks]
         for name in ("last_seen", "worker_left", "ended_at", "end_reason", "duration_seconds",
                      "closing"):
             value = getattr(self, name)
@@ -194,6 +223,8 @@ class SessionLog:
                 for pid, p in data.get("participants", {}).items()},
             consents=list(data.get("consents", [])),
             incidents=[Incident(i["at"], i["kind"], i["by"]) for i in data.get("incidents", [])],
+            breaks=[Break(b["started"], b["minutes"], b.get("ended"))
+                    for b in data.get("breaks", [])],
             readiness=Readiness(**readiness) if isinstance(readiness, dict) else None,
             test_result=data.get("test_result"),
             last_seen=data.get("last_seen"), worker_left=data.get("worker_left"),

@@ -16,8 +16,10 @@ import asyncio
 import dataclasses
 from typing import Any
 
+from server.domain.group_room import GroupRoom
 from server.domain.ids import ParticipantId
 from server.domain.session_log import Readiness
+from server.live.timers import Timer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +89,8 @@ class LiveBus:
         self._names: dict[str, dict[ParticipantId, str]] = {}
         self._readiness: dict[str, Readiness] = {}
         self._calls: dict[str, Call | None] = {}  # a room absent here: not read back yet
+        self._groups: dict[str, GroupRoom] = {}  # a group room's shared state and facts
+        self._timers: dict[str, dict[str, Timer]] = {}  # a room's planned reminders, by kind
 
     # -- presence ------------------------------------------------------------------------------
 
@@ -194,6 +198,39 @@ class LiveBus:
         self._calls.pop(room, None)
         self._names.pop(room, None)
         self._readiness.pop(room, None)
+        self._groups.pop(room, None)
+        self.cancel_timers(room)
+
+    def names(self, room: str) -> dict[ParticipantId, str]:
+        return dict(self._names.get(room, {}))
+
+    # -- a group room: its shared state, its timers --------------------------------------------
+
+    def group(self, room: str) -> GroupRoom | None:
+        """A group room's state (None: not loaded yet, or not a group)."""
+        return self._groups.get(room)
+
+    def set_group(self, room: str, group: GroupRoom) -> None:
+        self._groups[room] = group
+
+    def set_timer(self, room: str, kind: str, timer: Timer | None) -> None:
+        """Plan (or, with None, forget) the room's timer of this kind; the one before is
+        cancelled."""
+        timers = self._timers.setdefault(room, {})
+        old = timers.pop(kind, None)
+        if old is not None:
+            old.cancel()
+        if timer is not None:
+            timers[kind] = timer
+        elif not timers:
+            self._timers.pop(room, None)
+
+    def has_timer(self, room: str, kind: str) -> bool:
+        return kind in self._timers.get(room, {})
+
+    def cancel_timers(self, room: str) -> None:
+        for timer in self._timers.pop(room, {}).values():
+            timer.cancel()
 
 
 def _close(connection: Connection, why: CloseReason | None = None) -> None:

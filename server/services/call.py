@@ -18,9 +18,11 @@ from server.domain.models import N_, ConsentRecord, InterviewSession
 from server.domain.room import RoomRef
 from server.domain.session_log import Mode, mode_of
 from server.live.bus import WaitingEntry
+from server.services.breaks import Breaks
 from server.services.participants import Participant, worker_only
 from server.services.records import write_records
 from server.services.rooms import Rooms
+from server.services.staff import staff_waiting
 
 log = logging.getLogger("proxima.interview")
 
@@ -30,46 +32,61 @@ INCIDENTS = ("reconnected", "ice_restart", "poor_quality", "connection_lost", "n
 class Call:
     """What happens to the call of a room (under the room's lock)."""
 
-    def __init__(self, rooms: Rooms) -> None:
+    def __init__(self, rooms: Rooms, breaks: Breaks | None = None) -> None:
         self.rooms = rooms
+        self.breaks = breaks or Breaks(rooms)
 
     # -- admission ------------------------------------------------------------------------------
 
     async def admit(self, part: Participant, browser: ParticipantId, entry: WaitingEntry) -> None:
-        """The host lets ``browser`` in: into the session, its log, and linked to everyone."""
-        rooms, group = self.rooms, part.room_ref.is_group
+        """The host (or a group's technical helper) lets ``browser`` in: into the session, its
+        log, and linked to everyone; a group's co-workers waiting join as the session starts."""
+        rooms, is_group = self.rooms, part.room_ref.is_group
+        group = rooms.bus.group(part.room)
         phone = entry.consent["modality"] == "phone"
-        first_mode = "video" if group else str(entry.consent["modality"])
+        first_mode = "video" if is_group else str(entry.consent["modality"])
         session = await rooms.start(part, first_mode=first_mode)
         if str(browser) not in session.admitted:
             session.admitted.append(str(browser))
         now = clock.now()
         session.log.joined(str(browser), entry.name, "person", now, device=entry.device)
-        tests = [t for t in await rooms.store.interviews.tests(entry.appointment_id)
-                 if t["participant"] == str(browser)]
-        if tests and group:
-            session.log.participants[str(browser)].test = str(tests[-1]["recommendation"])
-        elif tests:
-            session.log.test_result = {"at": tests[-1]["at"],
-                                       "recommendation": tests[-1]["recommendation"],
-                                       "figures": tests[-1]["figures"]}
-        session.log.add_consents([
-            c.public() for c in await rooms.store.interviews.consents(entry.appointment_id)
-            if c.guest_browser_id == browser.number])
+        await self._admission_log(part, session, browser, entry)
         rooms.bus.set_name(part.room, browser, entry.name)
-        if phone and group:  # in a group, they attend by phone; the others go on
+        if phone and is_group:  # in a group, they attend by phone; the others go on
             session.log.participants[str(browser)].by_phone = True
+            if group is not None:
+                group.phone_appointments.add(entry.appointment_id)
         elif phone and session.log.mode != "phone":
             # The person chose a phone call: letting them in means calling them.
             session.log.switch("phone", "person", "consent", now)
+        staff = staff_waiting(rooms, part, session)
         await rooms.save(part, session)
         await rooms.store.audit.record(part.actor, "admit", "ok", case_id=entry.case_id,
                                        target=str(browser))
         if phone:
             self.send_phone(part, {part.host_id, browser}, "consent",
                             await self._mobile(entry.case_id))
-        else:
-            rooms.connect(part, browser, session.log.mode, rooms.members(part.room))
+        rooms.introduce(part, staff if phone else [*staff, browser], session.log.mode)
+        if group is not None:
+            self.breaks.plan(part.room_ref, group)
+            rooms.tell_group(part.room)
+
+    async def _admission_log(self, part: Participant, session: InterviewSession,
+                             browser: ParticipantId, entry: WaitingEntry) -> None:
+        """The admitted browser's connection test and consents, into the session log."""
+        rooms = self.rooms
+        tests = [t for t in await rooms.store.interviews.tests(entry.appointment_id)
+                 if t["participant"] == str(browser)]
+        if tests and part.room_ref.is_group:
+            session.log.participants[str(browser)].test = str(tests[-1]["recommendation"])
+        elif tests:
+            session.log.test_result = {"at": tests[-1]["at"],
+                                       "recommendation": tests[-1]["recommendation"],
+                                       "figures": tests[-1]["figures"]}
+        session.log.add_consents([
+            rooms.consent_public(part, c)
+            for c in await rooms.store.interviews.consents(entry.appointment_id)
+            if c.guest_browser_id == browser.number])
 
     async def _mobile(self, case_id: int) -> str:
         case = await self.rooms.store.cases.get(case_id)
@@ -80,7 +97,7 @@ class Call:
         rooms = self.rooms
         session = await rooms.session(part)
         assert session is not None
-        session.log.add_consents([record.public()])
+        session.log.add_consents([rooms.consent_public(part, record)])
         now = clock.now()
         others = rooms.members(part.room) - {part.id}
         if record.kind == "withdrawn":
@@ -90,6 +107,10 @@ class Call:
             await rooms.save(part, session)
             rooms.send_all(part.room, others, p.PeerLeft(peer=str(part.id)))
             rooms.send(part.room, part.id, p.Ended(reason="consent_withdrawn"))
+            group = rooms.bus.group(part.room)
+            if group is not None:
+                group.forget(part.id)
+                rooms.tell_group(part.room)
         else:
             if record.modality in ("video", "audio") and record.modality != session.log.mode:
                 self.switch(part, session, mode_of(record.modality), "consent_changed")
@@ -105,7 +126,7 @@ class Call:
             # The person changing the modality is a change of consent, recorded as such.
             record = await self.rooms.store.interviews.add_consent(dataclasses.replace(
                 previous, id=0, at=clock.now(), kind="changed", modality=msg.mode))
-            session.log.add_consents([record.public()])
+            session.log.add_consents([self.rooms.consent_public(part, record)])
         self.switch(part, session, mode_of(msg.mode), msg.reason or "asked")
         await self.rooms.save(part, session)
 
@@ -192,6 +213,10 @@ class Call:
             if not await store.interviews.finish(session):
                 return False
             await write_records(store, room, session, reason, actor)
+        group = self.rooms.bus.group(room.public_id)
+        if group is not None:  # what the call shared ends with it; the timers too
+            group.end_session()
+        self.rooms.bus.cancel_timers(room.public_id)
         self.rooms.bus.set_call(room.public_id, None)
         self.rooms.send_all(room.public_id, members or set(), p.Ended(reason=reason))
         log.info("session %s of room %s ended (%s)", session.id, room.public_id, reason)

@@ -71,6 +71,9 @@ def clean_text(text: str) -> str:
 
 
 def worker_only(part: Participant) -> None:
-    """Refuse what only the host may do (admit, decline, readiness, end)."""
+    """Refuse what only the host may do (admit, decline, readiness, end): a person gets
+    ``worker_only``, a group's co-worker ``host_only``."""
+    if part.role == "coworker":
+        raise p.Refused("host_only", N_("Only the facilitator can do this."))
     if part.role != "worker":
         raise p.Refused("worker_only", N_("Only the worker can do this."))

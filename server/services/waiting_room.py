@@ -3,7 +3,9 @@
 - the person consents (modality, others present) before anything else, and may change or stop;
 - nobody is ever admitted automatically: only the host's ``admit`` lets a waiting browser in, and
   its access (a link revoked, replaced, expired...) is checked again at that very moment;
-- before admission nothing is forwarded to or from that browser.
+- before admission nothing is forwarded to or from that browser;
+- in a group, the person also accepts the group's rule and the others' presence, and the host (or
+  the technical helper) may let everyone waiting in at once.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from server.live.bus import WaitingEntry
 from server.services.call import Call
 from server.services.participants import Participant, clean_text, worker_only
 from server.services.rooms import Rooms
+from server.services.staff import may_admit_and_mute
 
 
 class WaitingRoom:
@@ -30,6 +33,8 @@ class WaitingRoom:
     async def on_consent(self, part: Participant, msg: p.Consent) -> None:
         if part.role != "person" or part.guest is None:
             raise p.Refused("person_only", N_("Only the person gives their consent."))
+        if part.room_ref.is_group and msg.modality != "none":
+            _group_consent(msg)
         language = consent_hashes().get(msg.text_hash)
         if language is None:
             raise p.Refused("unknown_consent_text",
@@ -61,8 +66,24 @@ class WaitingRoom:
             await self.rooms.save(part, session)
 
     async def on_admit(self, part: Participant, msg: p.Admit) -> None:
-        worker_only(part)
+        may_admit_and_mute(self.rooms, part)
         browser = _browser(msg.participant)
+        if not await self._admit(part, browser):
+            raise p.Refused("access_ended", N_("This person's link no longer works."))
+
+    async def on_admit_all(self, part: Participant, msg: p.AdmitAll) -> None:
+        """Everyone waiting and connected, in the order they arrived (one admission each)."""
+        may_admit_and_mute(self.rooms, part)
+        present = self.rooms.bus.present(part.room)
+        waiting = sorted(((entry.since, browser) for browser, entry
+                          in self.rooms.bus.waiting(part.room).items() if browser in present))
+        if not waiting:
+            raise p.Refused("not_waiting", N_("Nobody is waiting."))
+        for _, browser in waiting:
+            await self._admit(part, browser)
+
+    async def _admit(self, part: Participant, browser: ParticipantId) -> bool:
+        """Let one waiting browser in; False (and cut off) if its link no longer works."""
         rooms, room = self.rooms, part.room
         entry = rooms.bus.waiting(room).get(browser)
         connection = rooms.bus.connection(room, browser)
@@ -73,10 +94,11 @@ class WaitingRoom:
             rooms.bus.clear_waiting(room, browser)
             await rooms.access.cut_off(room, connection, entry.case_id or None)
             rooms.tell_host_lobby(part)
-            raise p.Refused("access_ended", N_("This person's link no longer works."))
+            return False
         await self.call.admit(part, browser, entry)
         rooms.bus.clear_waiting(room, browser)
         rooms.tell_host_lobby(part)
+        return True
 
     async def on_decline(self, part: Participant, msg: p.Decline) -> None:
         worker_only(part)
@@ -116,6 +138,16 @@ class WaitingRoom:
         for browser, entry in self.rooms.bus.waiting(part.room).items():
             self.rooms.send(part.room, browser, p.Waiting(since=entry.since,
                                                           worker_present=host_present))
+
+
+def _group_consent(msg: p.Consent) -> None:
+    """In a group, consent also accepts the group's rule and the others' presence."""
+    if not msg.rule_accepted:
+        raise p.Refused("rule_not_accepted", N_(
+            "Please accept the group's rule: what is said in the group stays in the group."))
+    if not msg.others_accepted:
+        raise p.Refused("others_not_accepted", N_(
+            "Please accept that other people take part in the group."))
 
 
 def _browser(text: str) -> ParticipantId:
