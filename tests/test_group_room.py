@@ -297,6 +297,11 @@ async def test_a_group_room_with_the_facilitators_tools(make_proxima):
     assert log.participants[g[2]].stays[-1].left  # the removed person's stay is closed
     assert any(i.kind == "removed" for i in log.incidents)
     assert room_clock.pending == 0  # the session's timers went with it
+    # Her case record has her part: attended, by phone; nobody else's name in it.
+    entries = await proxima.store.entries.for_case(planned["cases"][3]["id"])
+    [mine] = [e.data for e in entries if e.kind == "group_session"]
+    assert mine["attended"] is True and mine["attendance"]["by_phone"] is True
+    assert not any(name in json.dumps(mine, ensure_ascii=False) for _, name in PEOPLE)
 
 
 def _ref(group: Any) -> Any:

@@ -80,13 +80,14 @@ async def write_closing(store: Store, group_id: int, log: SessionLog, actor: str
 
 async def recipients(store: Store, group_id: int, log: SessionLog,
                      ) -> list[tuple[GroupPerson, list[str]]]:
-    """The persons whose case record gets the session, each with their browsers in the log."""
+    """The persons whose case record gets the session, each with their browsers in the log
+    (and their own entry, ``a:<appointment id>``, if the facilitator marked them as attending by
+    phone without a browser)."""
     browsers: dict[int, list[str]] = {}
     for pid in log.participants:
-        if pid.startswith("g:"):
-            appointment_id = await _appointment_of(store, ParticipantId.parse(pid))
-            if appointment_id is not None:
-                browsers.setdefault(appointment_id, []).append(pid)
+        appointment_id = await _appointment_of(store, pid)
+        if appointment_id is not None:
+            browsers.setdefault(appointment_id, []).append(pid)
     return [(p, browsers.get(p.appointment.id, [])) for p in await group_people(store, group_id)
             if p.appointment.id in browsers or p.appointment.status != "cancelled"]
 
@@ -119,7 +120,13 @@ def person_part(log: SessionLog, browsers: list[str], count: int,
             **for_person(log.closing, member_id)}
 
 
-async def _appointment_of(store: Store, browser: ParticipantId) -> int | None:
-    """The appointment a person's browser came in with."""
-    found = await store.invitations.browser_access(browser.number)
+async def _appointment_of(store: Store, participant: str) -> int | None:
+    """The appointment a person's browser (``g:…``) came in with, or that a person marked by
+    appointment (``a:…``) has; None for a worker."""
+    kind, _, number = participant.partition(":")
+    if kind == "a" and number.isdigit():
+        return int(number)
+    if kind != "g":
+        return None
+    found = await store.invitations.browser_access(ParticipantId.parse(participant).number)
     return found[0].appointment_id if found is not None else None
