@@ -18,7 +18,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
-from conftest import eventually, new_case
+from conftest import axe_violations, eventually, login_in_browser, new_case
+from playwright.async_api import expect
 
 PEOPLE = [  # (reference, name, email)
     ("GRP-01", "Fatou Diallo", "fatou@example.net"),
@@ -249,3 +250,125 @@ async def test_a_failure_on_the_fourth_person_leaves_nothing(make_proxima, smtp_
     await smtp_server.mailbox.wait(4)
     assert len(smtp_server.mailbox.messages) == 4
     assert re.fullmatch(r"https://127\.0\.0\.1:\d+/j/\S+", created["links"][0]["link"])
+
+
+# -- the console: planning a group through the form, in Chromium at laptop size ----------------
+
+async def test_a_facilitator_plans_a_group_in_the_console(proxima, new_context, screenshots):
+    anne = await proxima.worker("anne@example.org", "Anne Martin", role="facilitator")
+    luc = await proxima.worker("luc@example.org", "Luc Moreau")
+    await proxima.worker("marc@example.org", "Marc Petit")
+    await cases_for(anne, PEOPLE)
+    [colleagues] = await cases_for(luc, [COLLEAGUES_PERSON])
+    day = (dt.datetime.now(ZoneInfo("Europe/Paris")).date() + dt.timedelta(days=4)).isoformat()
+
+    context = await new_context(ignore_https_errors=True, locale="fr-FR",
+                                viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    await login_in_browser(page, proxima.url)
+    await page.get_by_role("navigation", name="Menu principal").get_by_role(
+        "link", name="Séances de groupe").click()
+    await expect(page.get_by_role("heading", name="Séances de groupe")).to_be_visible()
+    await expect(page.get_by_text("Pas encore de séance de groupe.")).to_be_visible()
+    assert await axe_violations(page) == []
+    await page.get_by_role("link", name="Planifier une séance de groupe").click()
+    await expect(page.get_by_role("heading", name="Planifier une séance de groupe")).to_be_visible()
+
+    await page.get_by_label("Nom de la séance de groupe").fill("Atelier logement")
+    for n, (title, minutes) in enumerate((("Tour de table", 15), ("Vos droits", 40),
+                                          ("Questions", 15), ("Pour la suite", 10)), 1):
+        if n == 4:  # three rows at first; a fourth one on demand, which gets the focus
+            await page.get_by_role("button", name="Ajouter un point à l'ordre du jour").click()
+            await expect(page.get_by_label("Point 4 : titre")).to_be_focused()
+        await page.get_by_label(f"Point {n} : titre").fill(title)
+        await page.get_by_label(f"Point {n} : minutes").fill(str(minutes))
+    await page.get_by_label("Date", exact=True).fill(day)
+    await page.get_by_label(re.compile("Heure de début")).fill("14:00")
+    # The rules come filled in with the defaults, in French.
+    await expect(page.get_by_label("La règle du groupe (tout le monde l'accepte)")).to_have_value(
+        "Ce qui est dit dans le groupe reste dans le groupe.")
+    await expect(page.get_by_label("Règles pour prendre la parole")).to_have_value(
+        re.compile("^Levez la main pour parler"))
+    for ref, name, _ in PEOPLE:
+        await page.get_by_label(f"{name} ({ref})").check()
+    await page.get_by_label("Numéro du dossier").fill(str(colleagues["id"]))
+    await page.get_by_label("Collègue 1", exact=True).select_option(label="Marc Petit")
+    await expect(page.get_by_label("Collègue 1 : rôle")).to_have_value("note_taker")
+
+    # Without the colleague's agreement: refused, said plainly, nothing planned.
+    submit = page.get_by_role("button", name="Planifier et envoyer les invitations")
+    await submit.click()
+    await expect(page.get_by_role("alert")).to_contain_text(
+        f"Le dossier numéro {colleagues['id']} est suivi par un collègue")
+    await expect(page.get_by_label("Fatou Diallo (GRP-01)")).to_be_focused()  # the list's first
+    assert await proxima.store.groups.for_worker(None) == []
+    await page.get_by_label("Son professionnel est d'accord").check()
+    await page.screenshot(path=str(screenshots / "group-form.png"), full_page=True)
+    assert await axe_violations(page) == []
+    await submit.click()
+    await page.wait_for_url(re.compile(r"/groups/\d+$"))
+
+    # The group's page: what was planned, the members, each person's new link once.
+    [group] = await proxima.store.groups.for_worker(None)
+    await expect(page.get_by_role("heading", name="Atelier logement")).to_be_visible()
+    assert [(a.title, a.minutes) for a in group.agenda] == [
+        ("Tour de table", 15), ("Vos droits", 40), ("Questions", 15), ("Pour la suite", 10)]
+    await expect(page.locator("ol.list li")).to_have_count(4)
+    await expect(page.get_by_role("listitem").filter(has_text="Marc Petit")).to_contain_text(
+        "Secrétaire de séance")
+    rows = page.locator("#people tbody tr")
+    await expect(rows).to_have_count(4)
+    links = []
+    for _, name, _ in [*PEOPLE, COLLEAGUES_PERSON]:
+        row = rows.filter(has=page.get_by_role("rowheader", name=re.compile(name)))
+        field = row.get_by_role("textbox")
+        await expect(field).to_have_value(re.compile(r"^https://127\.0\.0\.1:\d+/j/"))
+        links.append(await field.input_value())
+        await expect(row.get_by_role("button", name=f"Copier le lien ({name})")).to_be_visible()
+        await expect(row).to_contain_text("Le lien fonctionne jusqu'au")
+    assert len(set(links)) == 4
+    await page.screenshot(path=str(screenshots / "group-page-new-links.png"), full_page=True)
+    colleague_row = rows.filter(has_text=COLLEAGUES_PERSON[1])
+    await expect(colleague_row).to_contain_text(
+        "Dossier suivi par Luc Moreau, qui a donné son accord")
+    await expect(colleague_row.get_by_role("link")).to_have_count(0)  # Luc's case, not Anne's
+    await page.get_by_role("link", name="Page du rendez-vous (Fatou Diallo)").click()
+    await expect(page.get_by_role("heading", name="Rendez-vous avec Fatou Diallo")).to_be_visible()
+    await page.go_back()
+    # Shown once: back on the page, the links are gone; the live room is a link away.
+    await page.reload()
+    await expect(page.locator("[data-new-link]:visible")).to_have_count(0)
+    await expect(page.get_by_role("link", name="Ouvrir la séance de groupe")).to_have_attribute(
+        "href", f"/groups/{group.id}/live")
+    await page.screenshot(path=str(screenshots / "group-page.png"), full_page=True)
+    assert await axe_violations(page) == []
+
+    await page.get_by_role("link", name="Retour aux séances de groupe").click()
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="Atelier logement"))
+    await expect(row).to_contain_text("6")  # 4 people, Marc and Anne
+    await expect(row).to_contain_text("Animateur·rice")
+    await page.screenshot(path=str(screenshots / "groups.png"), full_page=True)
+
+
+async def test_the_appointment_forms_attendees_still_go_as_before(proxima, new_context):
+    """console.js reads the group form's lists (rows picked by a checkbox, numbers, booleans);
+    the appointment form's attendees are read as they were: empty rows left out, a row with
+    only a role sent (and refused, in plain words)."""
+    anne = await proxima.worker()
+    case = await new_case(anne)
+    context = await new_context(ignore_https_errors=True, locale="fr-FR",
+                                viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    await login_in_browser(page, proxima.url)
+    await page.goto(proxima.url + f"/cases/{case['id']}/appointments/new")
+    await page.get_by_label(re.compile("Sujet")).fill("Point sur le RSA")
+    await page.get_by_label("Participant·e 2 : rôle").fill("interprète")
+    submit = page.get_by_role("button", name="Planifier et envoyer l'invitation")
+    await submit.click()
+    await expect(page.get_by_role("alert")).to_have_text("Veuillez remplir ce champ.")
+    await expect(page.get_by_label("Participant·e 1 : nom")).to_be_focused()  # the list's first
+    await page.get_by_label("Participant·e 2 : nom").fill("Paul Durand")
+    await submit.click()
+    await page.wait_for_url(re.compile(r"/appointments/\d+$"))
+    [appointment] = await proxima.store.appointments.for_case(case["id"])
+    assert [(a.name, a.role) for a in appointment.attendees] == [("Paul Durand", "interprète")]

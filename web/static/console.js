@@ -6,8 +6,43 @@
 'use strict';
 
 /**
+ * The value of one input: a checkbox is a boolean, data-type="int" a number (null when empty).
+ * @param {HTMLInputElement} input
+ * @returns {string|number|boolean|null}
+ */
+function itemValue(input) {
+    if (input.type === 'checkbox') return input.checked;
+    if (input.dataset.type === 'int') return input.value === '' ? null : parseInt(input.value, 10);
+    return input.value;
+}
+
+/**
+ * One row of a data-list fieldset as an object, or null when the row is left out: a row with a
+ * data-pick checkbox counts when it is ticked; any other row when one of its text or number
+ * items is filled in (checkboxes and items marked data-optional do not count).
+ * @param {Element} pair
+ * @returns {Record<string, any>|null}
+ */
+function rowToJson(pair) {
+    /** @type {Record<string, any>} */
+    const item = {};
+    let filled = false;
+    for (const el of Array.from(pair.querySelectorAll('[data-item]'))) {
+        const input = /** @type {HTMLInputElement} */ (el);
+        const value = itemValue(input);
+        item[input.dataset.item || ''] = value;
+        if (input.type !== 'checkbox' && !input.hasAttribute('data-optional') &&
+                String(value ?? '').trim() !== '')
+            filled = true;
+    }
+    const pick = /** @type {HTMLInputElement|null} */ (pair.querySelector('[data-pick]'));
+    return (pick ? pick.checked : filled) ? item : null;
+}
+
+/**
  * The form's fields as a JSON object. data-type="int"/"bool" convert; fieldsets with data-list
- * become a list of objects from the inputs marked data-item.
+ * become a list of objects from the inputs marked data-item (two fieldsets of the same name make
+ * one list).
  * @param {HTMLFormElement} form
  */
 function formToJson(form) {
@@ -31,14 +66,9 @@ function formToJson(form) {
     }
     for (const list of Array.from(form.querySelectorAll('[data-list]'))) {
         const name = /** @type {HTMLElement} */ (list).dataset.list || '';
-        out[name] = Array.from(list.querySelectorAll('.pair')).map(pair => {
-            /** @type {Record<string, string>} */
-            const item = {};
-            for (const input of Array.from(pair.querySelectorAll('[data-item]')))
-                item[/** @type {HTMLInputElement} */ (input).dataset.item || ''] =
-                    /** @type {HTMLInputElement} */ (input).value;
-            return item;
-        }).filter(item => Object.values(item).some(v => v.trim() !== ''));
+        const rows = Array.from(list.querySelectorAll('.pair')).map(rowToJson)
+            .filter(item => item !== null);
+        out[name] = (out[name] || []).concat(rows);
     }
     for (const group of Array.from(form.querySelectorAll('[data-object]'))) {
         /** @type {Record<string, string>} */
@@ -67,7 +97,9 @@ function showError(form, message, field) {
     for (const el of Array.from(form.querySelectorAll('[aria-invalid]')))
         el.removeAttribute('aria-invalid');
     if (field) {
-        const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
+        // A field of a list ("people", "agenda.minutes") is the list's first input.
+        const input = form.querySelector(`[name="${CSS.escape(field)}"]`) ||
+            form.querySelector(`[data-list="${CSS.escape(field.split('.')[0])}"] input:not([type=hidden])`);
         if (input) {
             input.setAttribute('aria-invalid', 'true');
             /** @type {HTMLElement} */ (input).focus();
@@ -95,6 +127,10 @@ async function submitForm(event) {
     if (form.hasAttribute('data-keep-link') && result.data.link) {
         const id = result.data.appointment ? result.data.appointment.id : '';
         sessionStorage.setItem('proxima-new-link-' + id, result.data.link);
+    }
+    if (form.hasAttribute('data-keep-links') && Array.isArray(result.data.links)) {
+        for (const entry of result.data.links)
+            sessionStorage.setItem('proxima-new-link-' + entry.appointment_id, entry.link);
     }
     if (form.dataset.show) {
         const box = /** @type {HTMLElement|null} */ (form.querySelector('[data-result]'));
@@ -135,6 +171,50 @@ function showNewLink() {
     sessionStorage.removeItem(key);
     /** @type {HTMLInputElement} */ (document.getElementById('new-link-value')).value = link;
     box.hidden = false;
+}
+
+/** A group's page after planning: each person's new link, once (see data-keep-links). */
+function showNewLinks() {
+    let shown = false;
+    for (const el of Array.from(document.querySelectorAll('[data-new-link]'))) {
+        const box = /** @type {HTMLElement} */ (el);
+        const key = 'proxima-new-link-' + box.dataset.newLink;
+        const link = sessionStorage.getItem(key);
+        const field = /** @type {HTMLInputElement|null} */ (box.querySelector('input'));
+        if (!link || !field) continue;
+        sessionStorage.removeItem(key);
+        field.value = link;
+        box.hidden = false;
+        shown = true;
+    }
+    const notice = document.getElementById('new-links-notice');
+    if (notice && shown) notice.hidden = false;
+}
+
+/**
+ * "Add a row" buttons (data-add-row="<most rows>"): a copy of the fieldset's <template data-row>
+ * goes before the button, with {i} (for ids) and {n} (for labels) filled in; the new row's first
+ * field gets the focus.
+ * @param {HTMLButtonElement} button
+ */
+function addRow(button) {
+    const list = button.closest('fieldset');
+    const template = /** @type {HTMLTemplateElement|null} */ (list && list.querySelector('template[data-row]'));
+    if (!list || !template) return;
+    const most = parseInt(button.dataset.addRow || '0', 10);
+    const update = () => { button.hidden = list.querySelectorAll('.pair').length >= most; };
+    button.addEventListener('click', () => {
+        const n = list.querySelectorAll('.pair').length + 1;
+        const holder = document.createElement('div');
+        holder.innerHTML = fillPlaceholders(template.innerHTML, {i: String(n - 1), n: String(n)});
+        const row = holder.firstElementChild;
+        if (!row) return;
+        button.before(row);
+        update();
+        const first = /** @type {HTMLElement|null} */ (row.querySelector('input, select'));
+        if (first) first.focus();
+    });
+    update();
 }
 
 /**
@@ -200,5 +280,8 @@ document.addEventListener('DOMContentLoaded', () => {
         form.addEventListener('submit', e => submitForm(/** @type {SubmitEvent} */ (e)));
     for (const button of Array.from(document.querySelectorAll('button[data-copy]')))
         button.addEventListener('click', e => copyField(/** @type {MouseEvent} */ (e)));
+    for (const button of Array.from(document.querySelectorAll('button[data-add-row]')))
+        addRow(/** @type {HTMLButtonElement} */ (button));
     showNewLink();
+    showNewLinks();
 });
