@@ -206,7 +206,7 @@ class CallView {
         session.onconnection = state => this.gotConnection(link, state);
         const quality = new window.ProximaQuality(session.pc, report => this.gotQuality(link, report));
         link.quality = quality;
-        quality.expectVideo = this.mode === 'video' && this.receiveVideo;
+        quality.expectVideo = this.expectsVideo();
         quality.onsilence = stage => {
             if (stage === 'restart') {
                 session.restartIce();
@@ -275,12 +275,20 @@ class CallView {
         this.rebalance();
     }
 
+    /**
+     * Whether a link's quality counts the video received: not in a group, where a sound-only
+     * member sends none (its link would look weak and switch this page to sound only).
+     */
+    expectsVideo() {
+        return !this.group && this.mode === 'video' && this.receiveVideo;
+    }
+
     /** Receive the others' video or not (a weak device), on every link and the next ones. */
     setReceiveVideo(/** @type {boolean} */ on) {
         this.receiveVideo = on;
         for (const link of this.links.values()) {
             if (link.session) link.session.setReceiveVideo(on);
-            if (link.quality) link.quality.expectVideo = on && this.mode === 'video';
+            if (link.quality) link.quality.expectVideo = this.expectsVideo();
         }
     }
 
@@ -371,7 +379,7 @@ class CallView {
         }
         for (const link of this.links.values()) {
             if (link.session) await link.session.setAudioOnly(mode === 'audio');
-            if (link.quality) link.quality.expectVideo = mode === 'video' && this.receiveVideo;
+            if (link.quality) link.quality.expectVideo = this.expectsVideo();
         }
         this.notice(this.text(mode === 'audio' ? 't-mode-audio' : 't-mode-video'));
         this.updateModeButton();
