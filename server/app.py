@@ -112,7 +112,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     app[BUS] = LiveBus()
     app[LIVE_ACCESS] = LiveAccess(store, app[BUS], config)
     app[CASES] = Cases(store, app[LIVE_ACCESS])
-    app[SCHEDULING] = Scheduling(store, config, app[POSTMAN].wake, app[LIVE_ACCESS].recheck)
+    app[SCHEDULING] = Scheduling(store, config, app[POSTMAN].wake,
+                                 app[LIVE_ACCESS].recheck_appointments)
     app[GROUPS] = Groups(store, app[SCHEDULING])
     app[INTERVIEWS] = InterviewService(store, app[BUS], config, app[LIVE_ACCESS],
                                        scheduling=app[SCHEDULING], clock=app[ROOM_CLOCK])

@@ -41,6 +41,8 @@ class Facilitation:
         if appointment is None or case is None:
             raise p.Refused("unknown_peer", N_("This person is not in the call."))
         theirs = [b for b in sorted(around) if await appointment_of(rooms, str(b)) == found]
+        for b in theirs:  # told first: revoking the link closes their sockets at once (4403)
+            rooms.send(room, b, p.Ended(reason="removed"))
         await self.scheduling.revoke(case, appointment)  # the link, for every browser of theirs
         await rooms.store.audit.record(part.actor, "remove_participant", "ok", case_id=case.id,
                                        target=f"group:{part.room_ref.group_id}:{browser}")
@@ -57,8 +59,7 @@ class Facilitation:
             group.forget(b)
             rooms.bus.clear_waiting(room, b)
             connection = rooms.bus.connection(room, b)
-            if connection is not None:
-                rooms.send(room, b, p.Ended(reason="removed"))
+            if connection is not None:  # still there (the revocation's check closes them too)
                 await rooms.access.cut_off(room, connection, case.id)  # closed with 4403
         for b in left:
             rooms.send_all(room, rooms.members(room), p.PeerLeft(peer=str(b)))

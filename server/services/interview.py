@@ -61,7 +61,7 @@ class InterviewService:
         self.relay = Relay(self.rooms)
         self.floor = Floor(self.rooms)
         self.facilitation = Facilitation(self.rooms, scheduling or Scheduling(
-            store, config, notify=lambda: None, access_changed=access.recheck))
+            store, config, notify=lambda: None, access_changed=access.recheck_appointments))
         w, c, r, f, a, b = (self.waiting_room, self.call, self.relay, self.floor,
                             self.facilitation, self.breaks)
         # Each message type: its handler, and whether it changes the room (then under its lock).

@@ -107,7 +107,7 @@ def _whole_number(field: str, value: object) -> int:
     return value
 
 
-async def _nobody(room: str | None = None) -> int:
+async def _nobody(appointments: list[Appointment]) -> int:
     return 0
 
 
@@ -115,11 +115,13 @@ class Scheduling:
     """The appointment workflow.
 
     Each act (plan, move, cancel, revoke, re-issue) is one transaction: it commits whole or not at
-    all. ``notify`` wakes the outbox when a message was added; ``access_changed(room)`` closes the
-    live connections of an appointment whose link stopped working."""
+    all. ``notify`` wakes the outbox when a message was added; ``access_changed(appointments)``
+    closes the live connections of an appointment whose link stopped working (in its group's
+    room, for a person in a group)."""
 
     def __init__(self, store: Store, config: Config, notify: Callable[[], None],
-                 access_changed: Callable[[str], Awaitable[int]] = _nobody) -> None:
+                 access_changed: Callable[[list[Appointment]], Awaitable[int]] = _nobody,
+                 ) -> None:
         self.store = store
         self.config = config
         self.notify = notify
@@ -176,7 +178,7 @@ class Scheduling:
             await self._revoke(appointment, reason="moved")
             link = await self._issue(worker, case, changed, "moved")
         self.notify()
-        await self.access_changed(appointment.public_id)
+        await self.access_changed([appointment])
         return link
 
     async def cancel(self, worker: Worker, case: Case, appointment: Appointment) -> None:
@@ -193,7 +195,7 @@ class Scheduling:
                 payload = compose_email("cancelled", self.config, cancelled, case, worker, None)
                 await self._queue_email(worker, cancelled, None, payload, "cancellation")
         self.notify()
-        await self.access_changed(appointment.public_id)
+        await self.access_changed([appointment])
 
     # -- links --------------------------------------------------------------------------------
 
@@ -202,7 +204,7 @@ class Scheduling:
         async with self.store.atomic():
             await self._revoke(appointment, reason="revoked")
             await self.store.entries.add(case.id, "invitation_revoked", {}, appointment.id)
-        await self.access_changed(appointment.public_id)
+        await self.access_changed([appointment])
 
     async def reissue(self, worker: Worker, case: Case, appointment: Appointment) -> str:
         """Revoke the current link and send a new one."""
@@ -211,7 +213,7 @@ class Scheduling:
             await self._revoke(appointment, reason="reissued")
             link = await self._issue(worker, case, appointment, "invitation", reissued=True)
         self.notify()
-        await self.access_changed(appointment.public_id)
+        await self.access_changed([appointment])
         return link
 
     async def open_link(self, token: str) -> tuple[str, Invitation | None]:
