@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import axe_violations, login_in_browser, new_case
 from live_helpers import connect, consent, guest
+from test_french_pages import problems_in
 
 from server.base import clock
 
@@ -182,7 +183,7 @@ async def test_a_group_session_ends_in_each_record_and_on_the_attendance_sheet(
     refused = await bob.json("POST", closing_url, closing_form(planned, day, follow_ups=[
         {"who": f"person:{bastien}", "what": "Voir avec Alice pour le covoiturage"}]),
         status=400)
-    assert refused["field"] == "follow_ups.what" and "alice" in refused["message"]
+    assert refused["field"] == "follow_ups.what" and "« Alice »" in refused["message"]
     refused = await bob.json("POST", closing_url, closing_form(planned, day, follow_ups=[
         {"who": "everyone", "what": "Relire le dossier grp-c-303"}]), status=400)
     assert refused["field"] == "follow_ups.what" and "GRP-C-303" in refused["message"]
@@ -312,6 +313,13 @@ async def test_only_the_groups_workers_see_the_end_and_refusals_are_audited(
     tess_closing = [e["outcome"] for e in entries if e["actor"] == f"worker:{tess_id}"
                     and e["action"] == "close_group_session"]
     assert tess_closing == ["denied"]
+    # The group's pages with a session and a closing read in French (tests/test_french_pages.py
+    # shows them with a group that has no session yet).
+    for path in (f"/groups/{group.id}", f"/groups/{group.id}/attendance"):
+        response = await ended["bob"].request("GET", path, headers={
+            "Accept": "text/html", "Accept-Language": "fr-FR,fr;q=0.9"})
+        assert response.status == 200
+        assert problems_in(await response.text(), path) == []
 
 
 async def test_the_printable_attendance_sheet(make_proxima, monkeypatch, new_context,
@@ -345,3 +353,66 @@ async def test_the_printable_attendance_sheet(make_proxima, monkeypatch, new_con
     assert not await page.get_by_role("button", name="Imprimer").is_visible()
     assert not await page.get_by_role("navigation").is_visible()
     await page.screenshot(path=str(screenshots / "attendance-print.png"), full_page=True)
+
+
+async def test_the_group_page_shows_the_record_and_the_note_taker_writes_the_end(
+        make_proxima, monkeypatch, new_context, screenshots):
+    proxima = await make_proxima(session_idle_minutes=600)
+    ended = await ended_session(proxima, monkeypatch)
+    group = ended["group"]
+    context = await new_context(ignore_https_errors=True, locale="fr-FR",
+                                viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await login_in_browser(page, proxima.url, "bob@example.org")
+    await page.goto(proxima.url + f"/groups/{group.id}")
+    record = page.get_by_role("region", name="Le compte rendu de la séance")
+    sheet = record.get_by_role("table", name="Feuille d'émargement")
+    assert await sheet.locator("tbody tr").count() == 5
+    follow_ups = record.locator("#follow-ups li")
+    assert await follow_ups.all_inner_texts() == [
+        f"Tout le monde — Apporter un justificatif de domicile (pour le {await french_day(page)})",
+        "Alice Moreau — Appeler la CAF pour l'aide au logement",
+        "Bruno Kessler — Envoyer le compte rendu à Alice Moreau et Bastien Leroy"]
+
+    # The form holds what was written; a fourth follow-up for Bastien, first with a name that
+    # is not his: refused, in plain words, and nothing is lost.
+    await record.get_by_text("Écrire les suites à donner et la prochaine rencontre").click()
+    form = record.locator("#closing-form")
+    assert await form.get_by_label("Action 1 : quoi").input_value() == \
+        "Apporter un justificatif de domicile"
+    await form.get_by_label("Action 4 : qui").select_option(label="Bastien Leroy")
+    await form.get_by_label("Action 4 : quoi").fill("Passer voir Chloé pour le formulaire")
+    await form.get_by_role("button", name="Enregistrer la fin de la séance").click()
+    alert = form.get_by_role("alert")
+    await alert.wait_for()
+    assert "« Chloé »" in (await alert.inner_text()) and "sans le nom des autres" in \
+        await alert.inner_text()
+    assert await form.get_by_label("Action 4 : quoi").input_value() == \
+        "Passer voir Chloé pour le formulaire"
+    await form.screenshot(path=str(screenshots / "group-closing-refused.png"))
+    await form.get_by_label("Action 4 : quoi").fill("Rapporter le formulaire signé")
+    await form.get_by_label("Action 4 : pour quand (facultatif)").fill("2030-01-15")
+    async with page.expect_navigation():
+        await form.get_by_role("button", name="Enregistrer la fin de la séance").click()
+    await page.locator("#follow-ups li", has_text="Rapporter le formulaire signé").wait_for()
+    assert await axe_violations(page) == []
+    await page.locator("#record-title").scroll_into_view_if_needed()
+    await page.screenshot(path=str(screenshots / "group-record.png"), full_page=True)
+
+    # Bastien's record got it at once (the session had ended), Alice's did not.
+    anne = ended["anne"]
+    for i, case in enumerate(ended["cases"][:2]):
+        body = await anne.json("GET", f"/api/cases/{case['id']}")
+        [closing] = [e["data"] for e in body["record"] if e["kind"] == "group_closing"]
+        mine = [f for f in closing["follow_ups"] if f["what"] == "Rapporter le formulaire signé"]
+        assert mine == ([{"who": "this_person", "what": "Rapporter le formulaire signé",
+                          "by": "2030-01-15"}] if i == 1 else [])
+        no_other_beneficiary(body, i)
+
+
+async def french_day(page: Any) -> str:
+    """The date of the follow-up "by" (14 days ahead), as the French console writes it."""
+    from babel.dates import format_date
+    day = dt.datetime.now(PARIS).date() + dt.timedelta(days=14)
+    del page
+    return format_date(day, "full", locale="fr")

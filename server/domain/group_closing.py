@@ -126,8 +126,9 @@ def _words(text: str) -> list[str]:
 def _named(words: list[str], person: Person) -> str:
     """The word of ``person``'s name (or their whole case reference) found in ``words``."""
     present = set(words)
-    for word in _words(person.name):
-        if word not in _PARTICLES and word in present:
+    written: list[str] = re.findall(r"\w+", person.name)  # said as the name is written
+    for word in written:
+        if _fold(word) not in _PARTICLES and _fold(word) in present:
             return word
     reference = _words(person.reference)
     if reference and len("".join(reference)) >= 3:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from server.base import i18n
+from server.base import clock, i18n
 from server.domain.attendance import attendance, group_roles, to_csv
-from server.domain.group_closing import EVERYONE
+from server.domain.group_closing import EVERYONE, MAX_FOLLOW_UPS
 from server.domain.groups import GroupMember, GroupSession
 from server.domain.models import N_, InterviewSession, Worker
 from server.domain.room import RoomRef
@@ -125,7 +126,8 @@ async def attendance_csv(request: web.Request) -> web.Response:
     text = to_csv(rows, header, {k: tr.gettext(v) for k, v in ROLE_NAMES.items()},
                   (tr.gettext(N_("yes")), tr.gettext(N_("no"))), request.app[CONFIG].timezone,
                   ";" if lang == "fr" else ",")
-    day = (session.started_at if session else group.starts_at).date().isoformat()
+    zone = request.app[CONFIG].timezone
+    day = clock.to_local(session.started_at if session else group.starts_at, zone).date()
     name = "emargement" if lang == "fr" else "attendance"
     return web.Response(body=("\ufeff" + text).encode("utf-8"), content_type="text/csv",
                         charset="utf-8", headers={
@@ -137,29 +139,67 @@ async def attendance_page(request: web.Request) -> web.Response:
     """The attendance sheet to print, with an empty column for signatures."""
     worker = await _console_worker(request)
     group, members = await _group(request, worker, "read_attendance")
-    return _page(request, "console/attendance.html", worker,
-                 **await group_record(request.app[STORE], group, members, worker))
+    record = await group_record(request.app[STORE], request.app[CONFIG].timezone, group,
+                                members, worker)
+    return _page(request, "console/attendance.html", worker, group=group, record=record)
 
 
-async def group_record(store: Store, group: GroupSession, members: list[GroupMember],
-                       worker: Worker) -> dict[str, Any]:
-    """What the group's pages show of its latest session, for its workers: the attendance
-    sheet, who was invited and did not come, the closing with names, and who may write it."""
+async def group_record(store: Store, zone: str, group: GroupSession,
+                       members: list[GroupMember], worker: Worker) -> dict[str, Any]:
+    """What the group's pages show of its latest session, for its workers only: the attendance
+    sheet, who was invited and did not come, the closing with names, and — for the facilitator
+    and the note-taker — the closing form, filled with what was written before."""
     session = await _session(store, group)
-    rows = attendance(session.log, group_roles(group, members)) if session else []
     facilitator = await store.workers.get(group.facilitator_id)
-    names = {f"worker:{group.facilitator_id}": facilitator.display_name if facilitator else ""}
+    record: dict[str, Any] = {"session": session, "facilitator": facilitator,
+                              "role_names": ROLE_NAMES, "meeting_modalities": MEETING_MODALITIES,
+                              "may_close": may_close(worker, group, members)}
+    if session is None:
+        return record
+    choices = [(EVERYONE, N_("Everyone"), True)]
+    choices.append((f"worker:{group.facilitator_id}",
+                    facilitator.display_name if facilitator else "", False))
     for m in members:
-        if m.worker_id is not None:
-            other = await store.workers.get(m.worker_id)
-            names[f"worker:{m.worker_id}"] = other.display_name if other else ""
-    people = await recipients(store, group.id, session.log) if session else []
-    names.update({f"person:{p.member_id}": p.case.person_name for p, _ in people})
-    closing = session.log.closing if session else None
-    meeting = closing.get("next_meeting") if closing else None
-    return {"group": group, "session": session, "rows": rows, "role_names": ROLE_NAMES,
-            "facilitator": facilitator, "everyone": EVERYONE, "who_names": names,
-            "absent": [p.case.person_name for p, browsers in people if not browsers],
-            "closing": closing, "meeting_modalities": MEETING_MODALITIES,
-            "next_meeting_at": dt.datetime.fromisoformat(meeting["starts_at"]) if meeting
-            else None, "may_close": may_close(worker, group, members)}
+        other = await store.workers.get(m.worker_id) if m.worker_id is not None else None
+        if other is not None:
+            choices.append((f"worker:{other.id}", other.display_name, False))
+    people = await recipients(store, group.id, session.log)
+    choices += [(f"person:{p.member_id}", p.case.person_name, False) for p, _ in people]
+    closing = session.log.closing
+    record.update(
+        rows=attendance(session.log, group_roles(group, members)), choices=choices,
+        absent=[p.case.person_name for p, browsers in people if not browsers],
+        closing=_closing_view(closing, {v: n for v, n, _ in choices}, zone) if closing else None,
+        form=_closing_form(closing, zone))
+    return record
+
+
+def _closing_view(closing: dict[str, Any], names: dict[str, str], zone: str,
+                  ) -> dict[str, Any]:
+    """The closing with names (for the group's workers) and times as datetimes (a follow-up's
+    day at noon in the service's time zone, for the date formatter)."""
+    meeting = closing.get("next_meeting")
+    return {**closing, "follow_ups": [
+        {**f, "who_name": names.get(f["who"], f["who"]),
+         "by": dt.datetime.combine(dt.date.fromisoformat(f["by"]), dt.time(12),
+                                   ZoneInfo(zone)) if f.get("by") else None}
+        for f in closing.get("follow_ups", [])],
+        "at": dt.datetime.fromisoformat(closing["at"]) if closing.get("at") else None,
+        "by_name": names.get(f"worker:{closing.get('by')}", ""),
+        "next_meeting": {**meeting, "starts_at": dt.datetime.fromisoformat(meeting["starts_at"])}
+        if meeting else None}
+
+
+def _closing_form(closing: dict[str, Any] | None, zone: str) -> dict[str, Any]:
+    """The closing form's values: what was written, and empty rows to add follow-ups."""
+    closing = closing or {}
+    follow_ups = [(f["who"], f["what"], f.get("by") or "")
+                  for f in closing.get("follow_ups", [])]
+    follow_ups += [(EVERYONE, "", "")] * min(3, MAX_FOLLOW_UPS - len(follow_ups))
+    meeting = closing.get("next_meeting")
+    local = clock.to_local(dt.datetime.fromisoformat(meeting["starts_at"]), zone) \
+        if meeting else None
+    return {"notes": closing.get("notes", ""), "follow_ups": follow_ups,
+            "date": local.strftime("%Y-%m-%d") if local else "",
+            "time": local.strftime("%H:%M") if local else "",
+            "modality": meeting["modality"] if meeting else "video"}

@@ -16,6 +16,7 @@ from server.domain.groups import DEFAULT_RULE, DEFAULT_SPEAKING_RULES, MAX_MINUT
 from server.domain.models import N_, may_access
 from server.edge.access import int_id, visible_cases
 from server.edge.console import _clock_changes, _console_language, _console_worker, _page
+from server.edge.group_end import group_record
 from server.edge.http import CONFIG, STORE, ApiError
 from server.services.groups import group_for
 
@@ -91,8 +92,10 @@ async def group_page(request: web.Request) -> web.Response:
             "visible": may_access(worker, case),
             "colleague": names.get(agreement["worker_id"], "") if agreement.get("worker_id")
             else None, "agreed_at": _moment(agreement.get("at"))})
+    # The session's own record (attendance, closing): edge/group_end.py.
+    record = await group_record(store, request.app[CONFIG].timezone, group, members, worker)
     return _page(request, "console/group.html", worker, group=group, workers=workers,
-                 people=people, leads=worker.id == group.facilitator_id)
+                 people=people, leads=worker.id == group.facilitator_id, record=record)
 
 
 def _moment(text: object) -> dt.datetime | None:
