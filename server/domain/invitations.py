@@ -20,11 +20,13 @@ from server.domain.models import Appointment, Case, Worker
 @dataclasses.dataclass(frozen=True)
 class GroupInvite:
     """What a person's invitation to a group session says of the group: its name, how many will
-    take part, and its rule. Never the others' names (someone else's personal data)."""
+    take part, its rule and its agenda (shared beforehand, as the field guide asks). Never the
+    others' names (someone else's personal data)."""
 
     title: str
     people: int  # everyone who takes part, the workers included
     rule: str
+    agenda: tuple[tuple[str, int], ...] = ()  # each item and its minutes
 
 
 def join_link(config: Config, token: str) -> str:

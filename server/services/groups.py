@@ -171,7 +171,8 @@ class Groups:
             title=form.title, agenda=form.agenda, rule=form.rule or rule,
             speaking_rules=form.speaking_rules or speaking_rules,
             incident_phone=form.incident_phone, created_at=clock.now())
-        invite = GroupInvite(group.title, len(cases) + len(workers) + 1, group.rule)
+        invite = GroupInvite(group.title, len(cases) + len(workers) + 1, group.rule,
+                             tuple((a.title, a.minutes) for a in group.agenda))
         actor = actor_of_worker(facilitator.id)
         links = []
         async with self.store.atomic():

@@ -301,7 +301,8 @@ class Scheduling:
         if group is None:
             return None
         members = await self.store.groups.members(group_id)
-        return GroupInvite(group.title, len(members) + 1, group.rule)  # +1: the facilitator
+        return GroupInvite(group.title, len(members) + 1, group.rule,  # +1: the facilitator
+                           tuple((a.title, a.minutes) for a in group.agenda))
 
     async def _queue_email(self, worker: Worker, appointment: Appointment,
                            invitation: Invitation | None, payload: dict[str, Any],
