@@ -101,6 +101,16 @@ class CallView {
         return this.stream;
     }
 
+    /**
+     * Every video of the call playing: one given its stream while the call step was hidden may
+     * have stayed paused (phones pause muted videos they do not show), the own camera's first.
+     */
+    playAll() {
+        for (const video of Array.from(document.querySelectorAll('#call-step video')))
+            if (/** @type {HTMLVideoElement} */ (video).paused && /** @type {HTMLVideoElement} */ (video).srcObject)
+                /** @type {HTMLVideoElement} */ (video).play().catch(() => {});
+    }
+
     /** Every link closed, the camera and microphone released. */
     stop() {
         for (const link of this.links.values()) CallView.close(link);
@@ -201,7 +211,10 @@ class CallView {
             const grid = this.grid;
             this.speaker.onchange = who => grid.speaking(who);
         }
-        session.ontrack = s => { link.video.srcObject = s; };
+        session.ontrack = s => {
+            link.video.srcObject = s;
+            this.watchVideo(link.peer, s);
+        };
         session.onincident = kind => this.client.incident(kind);
         session.onconnection = state => this.gotConnection(link, state);
         const quality = new window.ProximaQuality(session.pc, report => this.gotQuality(link, report));
@@ -217,7 +230,23 @@ class CallView {
         };
         if (this.mode === 'audio') await session.setAudioOnly(true);
         this.onstarted();
+        this.playAll();
         this.updateModeButton();
+    }
+
+    /**
+     * In a group, a tile whose video does not arrive (a member with sound only, or "don't
+     * receive video" here) says "sound only" instead of showing a black picture.
+     * @param {string} peer @param {MediaStream} stream
+     */
+    watchVideo(peer, stream) {
+        const grid = this.grid, track = stream.getVideoTracks()[0];
+        if (!grid) return;
+        const update = () => grid.mark(peer, 'sound', !track || track.muted ? this.text('t-sound-only') : '');
+        update();
+        if (!track) return;  // the peer sends no video at all
+        track.onmute = update;
+        track.onunmute = update;
     }
 
     /** A description or a candidate from a peer, after what its link is doing. */

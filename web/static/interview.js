@@ -166,6 +166,7 @@ class InterviewPage {
     gotState(state) {
         if (state === 'access_ended') {  // revoked, cancelled, account disabled: the page says why
             this.call.stop();
+            if (this.endedShown) return;  // it says so already (removed from a group)
             location.reload();
             return;
         }
@@ -197,7 +198,7 @@ class InterviewPage {
         if (this.group && this.role === 'worker' && (this.ready || welcome.role === 'coworker' ||
                                                      welcome.state === 'in_call')) {
             this.show('call-step');  // a group's room: the waiting list is among the tools
-            this.call.openMedia('video');
+            this.call.openMedia('video').then(() => this.call.playAll());
         } else if (this.role === 'worker') {
             if (welcome.state === 'in_call' && welcome.session && welcome.session.mode === 'phone')
                 this.show('phone-step');
@@ -305,7 +306,7 @@ class InterviewPage {
                                    headset: data.get('headset') === 'on'});
                 this.ready = true;
                 this.show(this.group ? 'call-step' : 'lobby-step');
-                if (this.group) this.call.openMedia('video');
+                if (this.group) this.call.openMedia('video').then(() => this.call.playAll());
             });
         }
         const click = (/** @type {string} */ id, /** @type {() => void} */ action) => {
