@@ -21,6 +21,9 @@ from conftest import axe_violations, eventually, login_in_browser, new_case
 from live_helpers import connect, consent, guest
 from playwright.async_api import expect
 
+from server.domain.room import RoomRef
+from server.live.timers import ManualRoomClock
+
 PEOPLE = [("GRP-11", "Fatou Diallo"), ("GRP-12", "Karim Benali"), ("GRP-13", "Sophie Lefèvre"),
           ("GRP-14", "Lucas Girard"), ("GRP-15", "Awa Sow")]
 RULE = "Ce qui est dit dans le groupe reste dans le groupe."
@@ -193,6 +196,77 @@ MIC_ENABLED = ("() => document.getElementById('local-video').srcObject"
                ".getAudioTracks().every(t => t.enabled)")
 CAM_ENABLED = ("() => document.getElementById('local-video').srcObject"
                ".getVideoTracks().every(t => t.enabled)")
+
+
+async def test_the_facilitators_tools(make_proxima, new_context, screenshots):
+    """The agenda, the round, "by phone", "don't receive video", the reminders (on the room's
+    manual clock: 45 minutes without a break, 10 minutes before the end) and the end."""
+    room_clock = ManualRoomClock()
+    proxima = await make_proxima(room_clock=room_clock)
+    g = await group_soon(proxima, 2)
+    facilitator = await facilitator_page(proxima, new_context, g["group"]["id"])
+    fatou = await person_page(new_context, g["links"][0]["link"])
+    let_in = facilitator.get_by_role("button", name=re.compile(r"^Faire entrer \("))
+    await let_in.click()
+    for page in (facilitator, fatou):
+        await eventually(lambda: tiles_playing(page, 2), timeout=30)  # noqa: B023
+
+    # The agenda item in progress, on both pages.
+    await facilitator.get_by_role("button", name="Commencer : Vos droits au logement").click()
+    await expect(facilitator.locator("#agenda-now")).to_contain_text(
+        "En cours : Vos droits au logement")
+    await expect(facilitator.locator("#agenda-list li[aria-current=step]")).to_contain_text(
+        "Vos droits au logement")
+    await expect(fatou.locator("#agenda-status")).to_have_text(
+        "Maintenant : Vos droits au logement")
+
+    # The sound-and-camera round: Fatou's turn; she answers; the facilitator reads it.
+    await facilitator.get_by_role("button", name="Commencer le tour").click()
+    await expect(fatou.locator("#round-status")).to_contain_text("est-ce que vous entendez")
+    await fatou.get_by_role("button", name="Oui, j'entends et je vois").click()
+    await expect(facilitator.locator("#round-now")).to_contain_text("Fatou Diallo entend et voit.")
+    await facilitator.get_by_role("button", name="Finir le tour").click()
+    await expect(fatou.locator("#round-box")).to_be_hidden()
+
+    # Karim attends by phone (no browser of his): the facilitator ticks his line.
+    karim = facilitator.get_by_label("Karim Benali participe par téléphone")
+    await karim.check()
+    group = await proxima.store.groups.get(g["group"]["id"])
+
+    async def marked() -> bool:
+        session = await proxima.store.interviews.active_in(RoomRef.of_group(group))
+        return any(p.by_phone and p.name == "Karim Benali"
+                   for p in session.log.participants.values())
+    await eventually(marked)
+    await expect(karim).to_be_checked()
+
+    # "Don't receive video" on Fatou's phone: the facilitator's video stops coming, her tile
+    # says "sound only"; and back.
+    await fatou.get_by_role("button", name="Ne plus recevoir la vidéo").click()
+    anne_tile = fatou.locator("#grid .tile").filter(has_text="Anne Martin")
+    await expect(anne_tile.locator("[data-mark=sound]")).to_have_count(1, timeout=15000)
+    await fatou.get_by_role("button", name="Recevoir de nouveau la vidéo").click()
+    await expect(anne_tile.locator("[data-mark=sound]")).to_have_count(0, timeout=15000)
+
+    # The reminders, as the room's clock moves: 45 minutes without a break, then the end near.
+    await room_clock.advance(dt.timedelta(minutes=45))
+    reminders = facilitator.locator("#reminders li")
+    await expect(reminders).to_have_count(1)
+    await expect(reminders.first).to_have_text(
+        "45 minutes sans pause : c'est le moment d'une pause.")
+    await room_clock.advance(dt.timedelta(minutes=40))
+    await expect(reminders).to_have_count(2)
+    await expect(reminders.first).to_contain_text("La séance finit dans 10 minutes")
+    await facilitator.get_by_role("button", name="Commencer : Questions").click()
+    await expect(facilitator.locator("#elapsed")).to_contain_text(re.compile(r"^1:2[5-9]:"))
+    await facilitator.screenshot(path=str(screenshots / "group-facilitator-reminders.png"),
+                                 full_page=True)
+    assert await axe_violations(facilitator) == []
+
+    # The end: the facilitator's page goes to what comes next; Fatou's says it is over.
+    await facilitator.get_by_role("button", name="Terminer la séance").click()
+    await expect(facilitator.get_by_role("heading", name="La séance est terminée")).to_be_visible()
+    await expect(fatou.get_by_role("heading", name="L'entretien est terminé")).to_be_visible()
 
 
 # -- the media budget, measured with getStats --------------------------------------------------

@@ -24,6 +24,8 @@ class GroupView {
         this.device = options.device;
         /** @type {GroupState|null} the last state of the group's call */
         this.state = null;
+        /** @type {GroupInfo|null} what welcome said of the group (its agenda...) */
+        this.info = null;
         this.handUp = false;
         /** What was on before the break: switched back on after it. */
         this.beforeBreak = {mic: false, cam: false};
@@ -84,6 +86,8 @@ class GroupView {
         const queue = place ? this.text('t-your-place', {place: String(place)}) : s.hands.length ?
             this.text('t-hands', {names: s.hands.map(h => h.name).join(', ')}) : '';
         this.$('floor-status').textContent = [floor, queue].filter(Boolean).join(' ');
+        const item = this.info && s.agendaItem >= 0 ? this.info.agenda[s.agendaItem] : undefined;
+        this.$('agenda-status').textContent = item ? this.text('t-agenda-now', {item: item.title}) : '';
         this.gotRound(s.round);
         if (s.break && !this.inBreak) this.gotBreak(s.break);
     }

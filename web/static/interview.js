@@ -191,6 +191,7 @@ class InterviewPage {
     gotWelcome(welcome) {
         this.call.iceServers = welcome.iceServers;
         this.call.relayOnly = welcome.relayOnly;
+        if (this.groupView) this.groupView.info = welcome.group;
         if (this.tools) {
             if (welcome.session) this.tools.setElapsed(welcome.session.elapsedSeconds);
             this.tools.workerHere(welcome.id, welcome.name, true);
