@@ -399,11 +399,12 @@ UPSTREAM = """async (seconds) => {
             total: kbps(after.reduce((n, a, i) => n + a.all - before[i].all, 0))};
 }"""
 
-# Each live link's video cap and scaling as the page set them (sender parameters).
+# Each live link's video cap, scaling and frame rate as the page set them (sender parameters).
 CAPS = """() => window.__pcs.filter(pc => pc.connectionState === 'connected').map(pc => {
     const sender = pc.getSenders().find(s => s.track && s.track.kind === 'video');
     const e = sender ? sender.getParameters().encodings[0] || {} : {};
-    return {maxBitrate: e.maxBitrate || 0, scale: e.scaleResolutionDownBy || 1};
+    return {maxBitrate: e.maxBitrate || 0, scale: e.scaleResolutionDownBy || 1,
+            fps: e.maxFramerate || 0};
 })"""
 
 
@@ -441,14 +442,15 @@ async def test_each_browser_keeps_within_its_upstream_budget(make_proxima, new_c
                 figures["links"]) >= least_kbps else None
 
         two = await eventually(lambda: sending(1, 250), timeout=40)
-        assert await page.evaluate(CAPS) == [{"maxBitrate": 500000, "scale": 1}]
+        assert await page.evaluate(CAPS) == [{"maxBitrate": 500000, "scale": 1, "fps": 0}]
         for x in g["links"][1:]:
             members.append(await aiortc_person(proxima, x["link"], x["appointment_id"]))
         await eventually(lambda: len(host.lobby["waiting"]) == 3)
         await host.wire.send(type="admit_all")
         await eventually(lambda: sending(4, 10), timeout=40)
-        # 600 kbit/s over 4 links: 0.9 x 150 - 32 = 103 kbit/s of video each, at 320x240.
-        assert await page.evaluate(CAPS) == [{"maxBitrate": 103000, "scale": 2}] * 4
+        # 600 kbit/s over 4 links: 0.9 x 150 - 32 = 103 kbit/s of video each, at 320x240 and
+        # 15 frames a second.
+        assert await page.evaluate(CAPS) == [{"maxBitrate": 103000, "scale": 2, "fps": 15}] * 4
         five = await page.evaluate(UPSTREAM, 4)
         assert max(five["links"]) < min(two["links"]), (two, five)
         assert two["total"] <= budget and five["total"] <= budget, (two, five)

@@ -18,10 +18,14 @@ const PAYLOAD_SHARE = 0.9;
 /** From this many links on, video goes at 240 lines (320x240 from a 640x480 camera). */
 const SMALL_VIDEO_LINKS = 3;
 const SMALL_VIDEO_HEIGHT = 240;
+/** From that many links on, video also goes at 15 frames a second: a phone encodes one video per
+ * link in a mesh, and at a link's small bitrate fewer, sharper frames read better. */
+const SMALL_VIDEO_FRAMERATE = 15;
 
 /**
- * What one link may send: video bitrate (bit/s) and how much to scale the camera down.
- * @typedef {{videoBitrate: number, scale: number}} LinkBudget
+ * What one link may send: video bitrate (bit/s), how much to scale the camera down, and at most
+ * how many frames a second (0: the camera's own rate).
+ * @typedef {{videoBitrate: number, scale: number, framerate: number}} LinkBudget
  */
 
 class PeerSession {
@@ -48,7 +52,7 @@ class PeerSession {
         this.pendingCandidates = [];
         this.audioOnly = false;
         /** @type {LinkBudget} this link's share of the upstream (setBudget) */
-        this.budget = {videoBitrate: VIDEO_MAX_BITRATE, scale: 1};
+        this.budget = {videoBitrate: VIDEO_MAX_BITRATE, scale: 1, framerate: 0};
         /** Whether this side receives the peer's video ("don't receive video": setReceiveVideo). */
         this.receivingVideo = options.receiveVideo !== false;
         /** @type {(stream: MediaStream) => void} */
@@ -160,7 +164,7 @@ class PeerSession {
     /**
      * One link's share of a browser's total upstream: the budget divided by the links, less the
      * sound (32 kbit/s) and a tenth for headers, never over the 1:1 cap of 500 kbit/s; from 3
-     * links on, the camera is scaled down to 240 lines (320x240).
+     * links on, the camera is scaled down to 240 lines (320x240) at 15 frames a second.
      * @param {number} totalKbps  the browser's whole upstream (setting upstream_kbps)
      * @param {number} links  how many links share it
      * @param {number} height  the camera's height in pixels (0 when unknown)
@@ -171,7 +175,8 @@ class PeerSession {
         const video = Math.min(VIDEO_MAX_BITRATE, perLink * PAYLOAD_SHARE - AUDIO_MAX_BITRATE);
         const small = links >= SMALL_VIDEO_LINKS && height > SMALL_VIDEO_HEIGHT;
         return {videoBitrate: Math.max(30000, Math.round(video)),
-                scale: small ? height / SMALL_VIDEO_HEIGHT : 1};
+                scale: small ? height / SMALL_VIDEO_HEIGHT : 1,
+                framerate: links >= SMALL_VIDEO_LINKS ? SMALL_VIDEO_FRAMERATE : 0};
     }
 
     /** This link's share of the upstream, applied now (and again once connected). */
@@ -187,7 +192,11 @@ class PeerSession {
             if (!params.encodings || !params.encodings.length) continue;  // not negotiated yet
             const video = sender.track.kind === 'video';
             params.encodings[0].maxBitrate = video ? this.budget.videoBitrate : AUDIO_MAX_BITRATE;
-            if (video) params.encodings[0].scaleResolutionDownBy = this.budget.scale;
+            if (video) {
+                params.encodings[0].scaleResolutionDownBy = this.budget.scale;
+                if (this.budget.framerate) params.encodings[0].maxFramerate = this.budget.framerate;
+                else delete params.encodings[0].maxFramerate;
+            }
             try {
                 await sender.setParameters(params);
             } catch (e) {
