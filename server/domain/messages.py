@@ -232,10 +232,12 @@ class Incident(Message):
 
 @message
 class End(Message):
-    """The worker ends the session (``phone_finished`` when ending the phone part)."""
+    """The worker ends the session (``phone_finished`` when ending the phone part;
+    ``postponed`` when the interview is put off to another day)."""
     type = "end"
     direction = "client"
     phone_finished: bool = False
+    postponed: bool = False
 
 
 @message

@@ -226,6 +226,10 @@ class Appointment:
     documents: str
     created_at: dt.datetime
     group_id: int | None = None  # the group session this person's appointment belongs to
+    # The interview outline, for the worker only (never in the invitation): the objectives and
+    # the open questions prepared with the appointment; with ``documents``, the call panel's.
+    objectives: str = ""
+    questions: str = ""
 
     def __post_init__(self) -> None:
         if not 5 <= self.duration_minutes <= 240:
@@ -238,6 +242,8 @@ class Appointment:
         self.topic = check_text("topic", self.topic, 2000)
         self.incident_phone = check_phone("incident_phone", self.incident_phone)
         self.documents = check_text("documents", self.documents, 2000, required=False)
+        self.objectives = check_text("objectives", self.objectives, 2000, required=False)
+        self.questions = check_text("questions", self.questions, 2000, required=False)
         if len(self.attendees) > 10:
             raise Invalid("attendees", N_("At most 10 other attendees."))
 
@@ -252,7 +258,8 @@ class Appointment:
     def sealed(self) -> dict[str, Any]:
         return {"topic": self.topic, "incident_phone": self.incident_phone,
                 "documents": self.documents,
-                "attendees": [dataclasses.asdict(a) for a in self.attendees]}
+                "attendees": [dataclasses.asdict(a) for a in self.attendees],
+                "objectives": self.objectives, "questions": self.questions}
 
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "case_id": self.case_id, "worker_id": self.worker_id,

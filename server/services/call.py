@@ -60,9 +60,12 @@ class Call:
             # The person chose a phone call: letting them in means calling them.
             session.log.switch("phone", "person", "consent", now)
         staff = staff_waiting(rooms, part, session)
+        replaced = self._replace_gone(part, session, browser)
         await rooms.save(part, session)
         await rooms.store.audit.record(part.actor, "admit", "ok", case_id=entry.case_id,
                                        target=str(browser))
+        if replaced:  # the host's page drops their links before it links the newcomer
+            rooms.tell_host_lobby(part)
         if phone:
             self.send_phone(part, {part.host_id, browser}, "consent",
                             await self._mobile(entry.case_id))
@@ -70,6 +73,23 @@ class Call:
         if group is not None:
             self.breaks.plan(part.room_ref, group)
             rooms.tell_group(part.room)
+
+    def _replace_gone(self, part: Participant, session: InterviewSession,
+                      browser: ParticipantId) -> list[ParticipantId]:
+        """In a 1:1 interview, the browser let in replaces the person's browsers in the call
+        whose page is gone (the laptop failed; they came back on their phone): out of the call
+        (back, they wait to be let in again), and logged. A browser still connected stays."""
+        if part.room_ref.is_group:
+            return []
+        present = self.rooms.bus.present(part.room)
+        gone = [pid for pid in map(ParticipantId.parse, session.admitted)
+                if pid.is_browser and pid != browser and pid not in present]
+        now = clock.now()
+        for pid in gone:
+            session.admitted.remove(str(pid))
+            session.log.left(str(pid), now)
+            session.log.incident("browser_replaced", "worker", now)
+        return gone
 
     async def _admission_log(self, part: Participant, session: InterviewSession,
                              browser: ParticipantId, entry: WaitingEntry) -> None:
@@ -169,9 +189,10 @@ class Call:
         session = await self.rooms.session(part)
         if session is None:
             raise p.Refused("no_session", N_("No interview is in progress."))
-        await self.finish(part.room_ref, session,
-                          "phone_finished" if msg.phone_finished else "ended_by_worker",
-                          set(self.rooms.members(part.room)), actor=part.actor)
+        reason = ("postponed" if msg.postponed else
+                  "phone_finished" if msg.phone_finished else "ended_by_worker")
+        await self.finish(part.room_ref, session, reason, set(self.rooms.members(part.room)),
+                          actor=part.actor)
 
     def switch(self, part: Participant, session: InterviewSession, mode: Mode,
                reason: str) -> None:

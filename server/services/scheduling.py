@@ -43,6 +43,9 @@ class AppointmentForm:
     plan_b: str = "worker_calls"
     attendees: list[dict[str, str]] = dataclasses.field(default_factory=list)
     documents: str = ""
+    # The interview outline (the worker's own, never sent to the person).
+    objectives: str = ""
+    questions: str = ""
     test_minutes: int | None = None
     sms_reminder: bool = False
     # Which of a time that happens twice (the night the clocks go back): "first" or "second".
@@ -144,7 +147,8 @@ class Scheduling:
             plan_b=form.plan_b, sms_reminder=form.sms_reminder, status="planned", sequence=0,
             topic=form.topic, incident_phone=form.incident_phone or worker.phone,
             documents=form.documents, attendees=_attendees(form.attendees),
-            created_at=clock.now(), group_id=group[0] if group else None)
+            created_at=clock.now(), group_id=group[0] if group else None,
+            objectives=form.objectives, questions=form.questions)
         if appointment.sms_reminder and not case.mobile:
             raise Invalid("sms_reminder", N_("The case has no mobile number for an SMS."))
         async with self.store.atomic():
@@ -167,6 +171,7 @@ class Scheduling:
             duration_minutes=form.duration_minutes, modality=form.modality, topic=form.topic,
             incident_phone=form.incident_phone or worker.phone, plan_b=form.plan_b,
             documents=form.documents, attendees=_attendees(form.attendees),
+            objectives=form.objectives, questions=form.questions,
             test_minutes=(appointment.test_minutes if form.test_minutes is None
                           else form.test_minutes),
             sms_reminder=form.sms_reminder, sequence=appointment.sequence + 1)

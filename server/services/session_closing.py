@@ -77,4 +77,5 @@ async def close_session(store: Store, scheduling: Scheduling, worker: Worker, ca
         session.log.closing = closing
         await store.interviews.amend(session)
         await store.entries.add(case.id, "session_closing", closing, appointment.id)
+        await store.call_notes.clear(appointment.id)  # the notes typed during the call: kept now
     return closing, link

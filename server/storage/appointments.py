@@ -22,7 +22,8 @@ class AppointmentRepository(Repository):
             sms_reminder=bool(r["sms_reminder"]), status=r["status"], sequence=r["sequence"],
             topic=s["topic"], incident_phone=s["incident_phone"], documents=s["documents"],
             attendees=[Attendee(**a) for a in s["attendees"]],
-            created_at=clock.from_db(r["created_at"]), group_id=r["group_id"])
+            created_at=clock.from_db(r["created_at"]), group_id=r["group_id"],
+            objectives=s.get("objectives", ""), questions=s.get("questions", ""))
 
     async def create(self, a: Appointment) -> Appointment:
         a.public_id = secrets.token_urlsafe(12)

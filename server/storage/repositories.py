@@ -13,6 +13,7 @@ from server.base.crypto import Sealer
 from server.storage.accounts import SessionRepository, WorkerRepository
 from server.storage.appointments import AppointmentRepository, InvitationRepository
 from server.storage.audit import AuditLog
+from server.storage.call_notes import CallNotesRepository
 from server.storage.cases import CaseEntryRepository, CaseRepository
 from server.storage.db import Database
 from server.storage.groups import GroupRepository
@@ -35,6 +36,7 @@ class Store:
         self.audit = AuditLog(db, sealer)
         self.interviews = InterviewRepository(db, sealer)
         self.groups = GroupRepository(db, sealer)
+        self.call_notes = CallNotesRepository(db, sealer)
 
     def atomic(self) -> contextlib.AbstractAsyncContextManager[None]:
         """One business act: what is written inside commits whole, or not at all."""

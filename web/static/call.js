@@ -305,6 +305,27 @@ class CallView {
     }
 
     /**
+     * In a 1:1 interview, the persons' browsers still in the call (the lobby's admitted list):
+     * a browser the worker's "Let in" replaced (its page was gone) loses its link, and its place
+     * (the main video, first) goes to the next link. @param {string[]} inCall
+     */
+    keep(inCall) {
+        if (this.group) return;
+        for (const link of Array.from(this.links.values())) {
+            if (inCall.includes(link.peer) || window.ProximaClient.roleOf(link.peer) !== 'person') continue;
+            this.drop(link.peer);
+            if (link.primary) {
+                link.video.srcObject = null;
+                link.status.textContent = '';
+            } else {
+                const figure = link.video.closest('figure');
+                if (figure) figure.remove();
+                this.el('more-videos').hidden = !this.el('more-videos').childElementCount;
+            }
+        }
+    }
+
+    /**
      * Whether a link's quality counts the video received: not in a group, where a sound-only
      * member sends none (its link would look weak and switch this page to sound only).
      */

@@ -11,6 +11,8 @@ interface Window {
     ProximaCall: typeof CallView;
     /** lobby.js: the worker's waiting room on the live page. */
     ProximaLobby: typeof LobbyView;
+    /** call-panel.js: the worker's call panel (timer, outline, notes, postpone) in a 1:1 call. */
+    ProximaCallPanel: typeof CallPanel;
     /** group.js: what every page in a group's call shows (hands, floor, round, break). */
     ProximaGroup: typeof GroupView;
     /** facilitator.js: the facilitator's tools in a group session's room. */

@@ -92,6 +92,7 @@ class InterviewPage {
             client.onlobby = waiting => {
                 lobby.render(waiting);
                 if (this.tools) this.tools.gotLobby(waiting);
+                else call.keep(waiting.admitted.map(a => a.id));  // a browser replaced: its link goes
             };
             client.ontestresult = result => lobby.testResult(result);
             client.onhelpalert = alert => lobby.helpAlert(alert);
@@ -262,8 +263,8 @@ class InterviewPage {
         } else {
             this.$('ended-text').textContent = this.text(reason === 'consent_withdrawn' ?
                 't-withdrawn' : reason === 'worker_left' ? 't-worker-left' :
-                    reason === 'removed' ? 't-removed' : 't-ended');
-            this.$('ended-call').hidden = reason !== 'worker_left';
+                    reason === 'removed' ? 't-removed' : reason === 'postponed' ? 't-postponed' : 't-ended');
+            this.$('ended-call').hidden = reason !== 'worker_left' && reason !== 'postponed';
             this.showEnd();
         }
         this.client.close();
@@ -317,6 +318,7 @@ class InterviewPage {
         click('btn-start-phone', () => this.client.fallback('planned'));
         click('btn-end', () => this.client.end(false));
         click('btn-phone-done', () => this.client.end(true));
+        click('btn-postpone-yes', () => this.client.postpone());  // the call panel (call-panel.js)
     }
 
     /** The call controls, both sides: microphone, camera, sound only, phone, chat. */

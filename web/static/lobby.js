@@ -3,8 +3,9 @@
  * The worker's waiting room on the live page: who waits (with a button to let each one in or
  * decline them), connection tests as they arrive, help alerts, and a short sound when someone
  * new waits. A UI piece of interview.js, which gives it the protocol layer's typed values; the
- * waiting list is shown in the lobby step and, while a call goes on, inside the call
- * (#call-lobby), so that a second browser can be let in.
+ * waiting list is shown in the lobby step and, while a call goes on, at the top of the call panel
+ * (#call-lobby: the panel shows it only during the call), so that a browser that starts waiting
+ * then (the person's phone after their laptop failed) is seen at once and let in.
  */
 'use strict';
 
@@ -51,7 +52,12 @@ class LobbyView {
         }
         const someoneNew = lobby.waiting.some(w => !this.seen.has(w.id));
         this.seen = new Set(lobby.waiting.map(w => w.id));
-        if (someoneNew) this.alert(this.text('t-someone-waiting'));
+        if (someoneNew) {
+            this.alert(this.text('t-someone-waiting'));
+            // In the call, the panel scrolls to them (the focus stays where the worker types).
+            const box = document.getElementById('call-lobby');
+            if (box && box.offsetParent !== null) box.scrollIntoView({block: 'nearest'});
+        }
     }
 
     /** @param {WaitingEntry} w */

@@ -430,6 +430,11 @@ class ProximaClient {
         return this.send({type: 'end', phone_finished: phoneFinished});
     }
 
+    /** The worker puts the interview off to another day (the session ends as postponed). */
+    postpone() {
+        return this.send({type: 'end', postponed: true});
+    }
+
     /** @param {string} sdp */
     testOffer(sdp) {
         return this.send({type: 'test_offer', sdp});
