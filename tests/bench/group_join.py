@@ -44,7 +44,6 @@ import argparse
 import asyncio
 import datetime as dt
 import itertools
-import json
 import logging
 import os
 import statistics
@@ -59,18 +58,17 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import aiohttp
-from aiohttp import web
-from conftest import CHROMIUM_ARGS, free_port
+from conftest import CHROMIUM_ARGS
 from playwright.async_api import async_playwright
 
 from bench.join_time import (
     EMAIL,
     PASSWORD,
-    PEER_JS,
     RECORD_PCS,
     Api,
     make_worker,
     p90,
+    start_floor_server,
     start_proxima,
 )
 from server.edge.http import CONFIG
@@ -141,7 +139,7 @@ FLOOR_PAGE = """<!doctype html>
 <script>
 'use strict';
 const query = new URLSearchParams(location.search);
-const me = Number(query.get('side')), size = Number(query.get('size'));
+const me = Number(query.get('side')), size = Number(query.get('size'));  // sides 0..size-1
 const upstream = Number(query.get('kbps'));
 const ws = new WebSocket('ws://' + location.host + '/ws' + location.search);
 const send = m => ws.send(JSON.stringify(m));
@@ -160,7 +158,8 @@ ws.onmessage = async event => {
             if (other === me) continue;
             const peer = new window.ProximaPeer({
                 peer: String(other), polite: me > other, iceServers: [], stream: stream,
-                signal: s => send(Object.assign({type: 'signal', to: other, from: me}, s))});
+                signal: s => send(Object.assign({type: 'signal', to: String(other), from: me},
+                                                s))});
             peer.ontrack = s => {
                 let v = document.getElementById('v' + other);
                 if (!v) {
@@ -365,58 +364,6 @@ class ProximaGroups:
 
 # -- the floor: blank pages and a bare relay ----------------------------------------------------
 
-class Relay:
-    """Forwards each signal to the page it names; a "go" goes to every page of the run."""
-
-    def __init__(self) -> None:
-        self.rooms: dict[str, dict[int, web.WebSocketResponse]] = {}
-
-    async def page(self, request: web.Request) -> web.Response:
-        return web.Response(text=FLOOR_PAGE, content_type="text/html")
-
-    async def peer_js(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(PEER_JS, headers={"Content-Type": "text/javascript"})
-
-    async def ready(self, request: web.Request) -> web.Response:
-        return web.json_response(len(self.rooms.get(request.query["run"], {})))
-
-    async def ws(self, request: web.Request) -> web.WebSocketResponse:
-        room, side = request.query["run"], int(request.query["side"])
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        peers = self.rooms.setdefault(room, {})
-        peers[side] = ws
-        try:
-            async for frame in ws:
-                if frame.type != aiohttp.WSMsgType.TEXT:
-                    continue
-                msg = json.loads(frame.data)
-                targets = list(peers.values()) if msg.get("type") == "go" else [
-                    peers[msg["to"]]] if msg.get("to") in peers else []
-                for other in targets:
-                    if not other.closed:
-                        await other.send_str(frame.data)
-        finally:
-            peers.pop(side, None)
-            if not peers:
-                self.rooms.pop(room, None)
-        return ws
-
-
-async def start_floor_server() -> tuple[str, web.AppRunner]:
-    relay = Relay()
-    app = web.Application()
-    app.router.add_get("/", relay.page)
-    app.router.add_get("/peer.js", relay.peer_js)
-    app.router.add_get("/ready", relay.ready)
-    app.router.add_get("/ws", relay.ws)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return f"http://127.0.0.1:{port}", runner
-
-
 async def floor_run(who: Participants, base: str, run: int, size: int, kbps: int,
                     timeout: float, window: float) -> tuple[float, tuple[float, float] | None]:
     contexts = [await who.context(i, viewport={"width": 640, "height": 480})
@@ -487,7 +434,7 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="proxima-bench-") as tmp:
         base, app, runner, client_ssl = await start_proxima(Path(tmp))
         kbps = app[CONFIG].upstream_kbps
-        floor_base, floor_runner = await start_floor_server()
+        floor_base, floor_runner = await start_floor_server(FLOOR_PAGE)
         api = Api(base, client_ssl)
         who = Participants()
         try:

@@ -156,7 +156,8 @@ ws.onmessage = async event => {
         const stream = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
         document.getElementById('local-video').srcObject = stream;
         peer = new window.ProximaPeer({peer: other, polite: side === 'b', iceServers: [],
-                                       send: send, stream: stream});
+                                       stream: stream,
+                                       signal: s => send(Object.assign({type: 'signal'}, s))});
         peer.ontrack = s => { document.getElementById('remote-video').srcObject = s; };
     } else if (msg.type === 'signal' && peer) {
         await peer.gotSignal(msg);
@@ -266,16 +267,22 @@ async def proxima_run(browser: Any, base: str, api: Api, n: int) -> tuple[float,
 # -- the floor: two blank pages and a bare relay ----------------------------------------------
 
 class Relay:
-    """Forwards every message to the other page of the same run; a "go" goes to both."""
+    """A bare signalling relay between blank pages of the same run: a message naming a page
+    (``to``) goes to it, any other to every other page of the run, and a "go" to all of them."""
 
-    def __init__(self) -> None:
+    def __init__(self, page: str) -> None:
+        self.html = page
         self.rooms: dict[str, dict[str, web.WebSocketResponse]] = {}
 
     async def page(self, request: web.Request) -> web.Response:
-        return web.Response(text=FLOOR_PAGE, content_type="text/html")
+        return web.Response(text=self.html, content_type="text/html")
 
     async def peer_js(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(PEER_JS, headers={"Content-Type": "text/javascript"})
+
+    async def ready(self, request: web.Request) -> web.Response:
+        """How many pages of the run have their socket here."""
+        return web.json_response(len(self.rooms.get(request.query["run"], {})))
 
     async def ws(self, request: web.Request) -> web.WebSocketResponse:
         room, side = request.query["run"], request.query["side"]
@@ -287,9 +294,11 @@ class Relay:
             async for frame in ws:
                 if frame.type != aiohttp.WSMsgType.TEXT:
                     continue
-                go = json.loads(frame.data).get("type") == "go"
+                msg = json.loads(frame.data)
+                to = msg.get("to")
                 for other_side, other in list(peers.items()):
-                    if (go or other_side != side) and not other.closed:
+                    named = other_side == to if to is not None else other_side != side
+                    if (msg.get("type") == "go" or named) and not other.closed:
                         await other.send_str(frame.data)
         finally:
             peers.pop(side, None)
@@ -298,11 +307,13 @@ class Relay:
         return ws
 
 
-async def start_floor_server() -> tuple[str, web.AppRunner]:
-    relay = Relay()
+async def start_floor_server(page: str = FLOOR_PAGE) -> tuple[str, web.AppRunner]:
+    """The relay and its blank page (``page``) on http://127.0.0.1 (a secure context)."""
+    relay = Relay(page)
     app = web.Application()
     app.router.add_get("/", relay.page)
     app.router.add_get("/peer.js", relay.peer_js)
+    app.router.add_get("/ready", relay.ready)
     app.router.add_get("/ws", relay.ws)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
