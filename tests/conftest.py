@@ -387,10 +387,12 @@ def nft(*commands: str) -> None:
 
 
 @pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    """Where a test saves its screenshots: $PROXIMA_SCREENSHOTS (to look at them), else a temp
-    dir."""
+def screenshots() -> Path:
+    """Where a test saves its screenshots, for a reviewer to look at every page:
+    $PROXIMA_SCREENSHOTS, else build/screenshots/ in the repository (README, "Screenshots for
+    review")."""
     import os
-    where = Path(os.environ.get("PROXIMA_SCREENSHOTS") or tmp_path)
+    where = Path(os.environ.get("PROXIMA_SCREENSHOTS") or
+                 Path(__file__).resolve().parent.parent / "build" / "screenshots")
     where.mkdir(parents=True, exist_ok=True)
     return where

@@ -150,3 +150,28 @@ async def worker_ready(proxima: Any, new_context: Any, appointment_id: int) -> A
     await page.get_by_label(re.compile("Personne ne peut entendre")).check()
     await page.get_by_role("button", name="Je suis prêt·e").click()
     return page
+
+
+async def to_step(page: Any, button_name: str) -> None:
+    """The person's page, one step per screen: 'Continue' from step to step until the button
+    named ``button_name`` shows (the check's 'Start the check', the consent's 'I agree')."""
+    import re
+
+    from playwright.async_api import expect
+    wanted = page.get_by_role("button", name=button_name)
+    for _ in range(4):
+        await expect(page.get_by_role("heading", level=1)).to_be_visible()
+        if await wanted.is_visible():
+            return
+        await page.get_by_role("button", name=re.compile("^(Continuer|Continue)$")).click()
+    await expect(wanted).to_be_visible()
+
+
+async def to_consent(page: Any) -> None:
+    """The person's page from its arrival to the consent step (French)."""
+    await to_step(page, "J'accepte : aller dans la salle d'attente")
+
+
+async def to_check(page: Any) -> None:
+    """The person's page from its arrival to the sound and camera check (French)."""
+    await to_step(page, "Commencer la vérification")

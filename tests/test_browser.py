@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from conftest import appointment_form, axe_violations, eventually, new_case
+from live_helpers import to_check
 from playwright.async_api import expect
 
 from server.services import accounts
@@ -87,6 +88,7 @@ async def test_person_page_on_a_phone(proxima, new_context):
         .filter(e => { const r = e.getBoundingClientRect(); return r.height < 44; })
         .map(e => e.outerHTML)""")
     assert small == []
+    await to_check(page)  # one step per screen: arrival, then the check
     await page.get_by_role("button", name=re.compile("Commencer la vérification|Lancer")).click()
     await expect(page.locator("#check-result")).not_to_be_empty()
     assert await page.locator("#preview").is_visible()

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from conftest import axe_violations, eventually, new_case
-from live_helpers import FAKE_SDP, soon_form, worker_ready
+from live_helpers import FAKE_SDP, soon_form, to_consent, worker_ready
 from playwright.async_api import expect
 
 from server.domain import protocol
@@ -249,6 +249,7 @@ async def test_the_worker_lets_in_two_browsers_and_sees_both(proxima, new_contex
                                     viewport={"width": 360, "height": 740})
         person = await context.new_page()
         await person.goto(created["link"])
+        await to_consent(person)  # one step per screen: from the arrival to the consent
         await person.get_by_role("button", name="J'accepte : aller dans la salle d'attente").click()
         await expect(person.get_by_role("heading", name="Salle d'attente")).to_be_visible()
         persons.append(person)
@@ -282,6 +283,7 @@ async def test_the_worker_lets_in_two_browsers_and_sees_both(proxima, new_contex
     await persons[1].locator("#call-step").screenshot(path=str(person_shot))
 
     # The chat reaches both browsers; the second one's microphone is shown under its video.
+    await worker.get_by_role("button", name="Messages").click()  # the messages' sheet
     await worker.get_by_label("Votre message").fill("Bonjour à vous deux")
     await worker.get_by_role("button", name="Envoyer").click()
     for person in persons:

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 from conftest import TURN_SECRET, eventually, new_case, nft, only_loopback
-from live_helpers import connect, guest, planned_soon, soon_form, worker_ready
+from live_helpers import connect, guest, planned_soon, soon_form, to_consent, to_step, worker_ready
 from playwright.async_api import expect
 
 from server.domain.connection_test import THRESHOLDS, combine, recommend
@@ -111,6 +111,7 @@ async def start_test_page(proxima, new_context, created):
     person = await (await new_context(ignore_https_errors=True, locale="fr-FR",
                                       viewport={"width": 360, "height": 740})).new_page()
     await person.goto(created["link"])
+    await to_step(person, "Tester ma connexion")  # one step per screen: arrival, check, test
     await person.get_by_role("button", name="Tester ma connexion").click()
     return person
 
@@ -150,6 +151,7 @@ async def test_connection_test_end_to_end(proxima, new_context):
     await eventually(lambda: proxima.app[TESTS].peers.live == 0, timeout=5)
 
     # The worker sees the result beside the person waiting, and it goes into the session log.
+    await to_consent(person)
     await person.get_by_label("Je suis d'accord pour que ces personnes soient là").check()
     await person.get_by_role("button", name="J'accepte : aller dans la salle d'attente").click()
     await expect(worker.locator("#lobby-list")).to_contain_text("la vidéo marchera bien")

@@ -420,7 +420,7 @@ async def test_live_errors_arrive_in_french(proxima):
 async def test_the_live_page_names_devices_in_french(proxima, new_context, screenshots):
     """Lobby entries, the help alert and the connection test's result arrive over the
     WebSocket: the worker's French page shows the browser and device in French."""
-    from live_helpers import planned_soon, worker_ready
+    from live_helpers import planned_soon, to_consent, to_step, worker_ready
 
     _anne, _case, created, _public_id = await planned_soon(proxima)
     worker = await worker_ready(proxima, new_context, created["appointment"]["id"])
@@ -428,6 +428,7 @@ async def test_the_live_page_names_devices_in_french(proxima, new_context, scree
                                       user_agent=PHONE_UA,
                                       viewport={"width": 360, "height": 740})).new_page()
     await person.goto(created["link"])
+    await to_step(person, "Tester ma connexion")  # one step per screen: arrival, check, test
     await person.get_by_role("button", name="Tester ma connexion").click()
     await eventually(lambda: person.evaluate("document.getElementById('test-echo').videoWidth"),
                      timeout=15)  # the test runs: help goes through its connection
@@ -436,6 +437,7 @@ async def test_the_live_page_names_devices_in_french(proxima, new_context, scree
     await expect(alert).to_contain_text("Téléphone Android")
     await expect(worker.locator("#test-list li")).to_have_count(1, timeout=40_000)
     await expect(worker.locator("#test-list li")).to_contain_text("Téléphone Android")
+    await to_consent(person)
     await person.get_by_label("Je suis d'accord pour que ces personnes soient là").check()
     await person.get_by_role("button", name="J'accepte : aller dans la salle d'attente").click()
     await expect(worker.locator("#lobby-list li")).to_contain_text("Téléphone Android")

@@ -35,7 +35,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from aiortc.sdp import candidate_from_sdp
 from conftest import eventually, login_in_browser, new_case
-from live_helpers import Wire, connect, consent, guest
+from live_helpers import Wire, connect, consent, guest, to_consent
 from playwright.async_api import expect
 
 from server.base import clock
@@ -291,6 +291,7 @@ async def person_page(new_context: Any, link: str) -> Any:
     await context.add_init_script(RECORD_PEER_CONNECTIONS)
     page = await context.new_page()
     await page.goto(link)
+    await to_consent(page)  # one step per screen: from the arrival to the consent
     await expect(page.get_by_text(RULE)).to_be_visible()
     await page.get_by_label("J'accepte la règle du groupe").check()
     await page.get_by_label(re.compile("J'accepte d'être avec les autres")).check()

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from conftest import axe_violations, eventually, login_in_browser, new_case
-from live_helpers import connect, consent, guest
+from live_helpers import connect, consent, guest, to_consent
 from playwright.async_api import expect
 
 from server.domain.room import RoomRef
@@ -72,6 +72,7 @@ async def person_page(new_context: Any, link: str, init_script: str = "") -> Any
         await context.add_init_script(init_script)
     page = await context.new_page()
     await page.goto(link)
+    await to_consent(page)  # one step per screen: from the arrival to the consent
     await expect(page.get_by_text(RULE)).to_be_visible()
     # Not "switch to sound only if the video works badly": on a busy test machine a link may
     # look weak, and this test is about what the pages show.

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from conftest import axe_violations, eventually, login_in_browser, new_case
-from live_helpers import soon_form
+from live_helpers import soon_form, to_check, to_consent
 from playwright.async_api import expect
 
 FRAMES = "Number(document.getElementById('quality').dataset.framesDecoded || 0)"
@@ -57,8 +57,10 @@ async def test_full_interview_journey(proxima, new_context):
     person.on("dialog", lambda d: dialogs.append(d.message))
     worker.on("dialog", lambda d: dialogs.append(d.message))
     await person.goto(link)
+    await to_check(person)  # one step per screen: arrival, then the check
     await person.get_by_role("button", name="Commencer la vérification").click()
     await expect(person.locator("#check-result")).not_to_be_empty()
+    await to_consent(person)
     await person.get_by_label("En vidéo (caméra et son)").check()
     assert await axe_violations(person) == []
     await person.get_by_role("button", name="J'accepte : aller dans la salle d'attente").click()
@@ -101,9 +103,11 @@ async def test_full_interview_journey(proxima, new_context):
     assert await axe_violations(worker) == [] and await axe_violations(person) == []
 
     # Chat both ways, shown as text.
+    await worker.get_by_role("button", name="Messages").click()  # the messages' sheet
     await worker.get_by_label("Votre message").fill("Bonjour, vous m'entendez ?")
     await worker.get_by_role("button", name="Envoyer").click()
     await expect(person.locator("#chat-log")).to_contain_text("Bonjour, vous m'entendez ?")
+    await person.get_by_role("button", name="Messages").click()
     await person.get_by_label("Votre message").fill("<img src=x onerror=alert(1)>")
     await person.get_by_role("button", name="Envoyer").click()
     await expect(worker.locator("#chat-log")).to_contain_text("<img src=x onerror=alert(1)>")

@@ -9,7 +9,7 @@ import re
 
 import pytest
 from conftest import eventually, new_case, nft, only_loopback
-from live_helpers import soon_form, worker_ready
+from live_helpers import soon_form, to_consent, worker_ready
 from playwright.async_api import expect
 
 FRAMES = "Number(document.getElementById('quality').dataset.framesDecoded || 0)"
@@ -45,6 +45,7 @@ async def test_connection_lost_continues_by_phone(make_proxima, new_context, cut
     worker = await worker_ready(proxima, new_context, created["appointment"]["id"])
     person = await (await new_context(ignore_https_errors=True, locale="fr-FR")).new_page()
     await person.goto(created["link"])
+    await to_consent(person)  # one step per screen: from the arrival to the consent
     await person.get_by_role("button", name="J'accepte : aller dans la salle d'attente").click()
     await worker.get_by_role("button", name=re.compile(r"Faire entrer")).click()
     await eventually(lambda: worker.evaluate(FRAMES), timeout=20)

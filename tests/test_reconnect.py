@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from conftest import eventually, new_case
-from live_helpers import soon_form, worker_ready
+from live_helpers import soon_form, to_consent, worker_ready
 from playwright.async_api import expect
 
 FRAMES = "Number(document.getElementById('quality').dataset.framesDecoded || 0)"
@@ -26,6 +26,7 @@ async def test_server_restart_mid_call(proxima, new_context):
     person = await person_ctx.new_page()
     person.on("dialog", lambda d: dialogs.append(d.message))
     await person.goto(created["link"])
+    await to_consent(person)  # one step per screen: from the arrival to the consent
     await person.get_by_label("Je suis d'accord pour que ces personnes soient là").check()
     await person.get_by_role("button", name="J'accepte : aller dans la salle d'attente").click()
     await expect(worker.locator("#lobby-list")).to_contain_text("<img src=x onerror=alert(1)>")
@@ -40,6 +41,7 @@ async def test_server_restart_mid_call(proxima, new_context):
     before = await person.evaluate(FRAMES)
     await eventually(lambda: person.evaluate(f"{FRAMES} > {before} + 20"), timeout=15)
     await expect(worker.locator("#connection-state")).to_have_text("Connecté.", timeout=20)
+    await worker.get_by_role("button", name="Messages").click()  # the messages' sheet
     await worker.get_by_label("Votre message").fill("Toujours là ?")
     await worker.get_by_role("button", name="Envoyer").click()
     await expect(person.locator("#chat-log")).to_contain_text("Toujours là ?")

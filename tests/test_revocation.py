@@ -12,7 +12,7 @@ import sys
 import aiohttp
 import pytest
 from conftest import appointment_form
-from live_helpers import connect, consent, guest, in_call, planned_soon
+from live_helpers import connect, consent, guest, in_call, planned_soon, to_check, to_consent
 
 from server.edge.http import CONFIG, LIVE_ACCESS
 
@@ -140,8 +140,10 @@ async def test_an_open_page_shows_the_revocation_at_once(proxima, new_context, s
                                 viewport={"width": 360, "height": 740})
     page = await context.new_page()
     await page.goto(created["link"])
+    await to_check(page)  # one step per screen: the arrival, then the check
     await page.get_by_role("button", name="Commencer la vérification").click()
     await expect(page.locator("#check-result")).not_to_be_empty()
+    await to_consent(page)
     await page.get_by_label("En vidéo (caméra et son)").check()
     await page.get_by_label("Je suis d'accord pour que ces personnes soient là").check()
     await page.get_by_role("button", name="J'accepte : aller dans la salle d'attente").click()

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from conftest import eventually
-from live_helpers import connect, in_call, planned_soon
+from live_helpers import connect, in_call, planned_soon, to_check, to_consent
 from playwright.async_api import expect
 
 from server.base import clock
@@ -68,8 +68,10 @@ async def test_the_persons_open_page_says_the_interview_ended(proxima, new_conte
                                 viewport={"width": 360, "height": 740})
     page = await context.new_page()
     await page.goto(created["link"])
+    await to_check(page)  # one step per screen: the arrival, then the check
     await page.get_by_role("button", name="Commencer la vérification").click()
     await expect(page.locator("#check-result")).not_to_be_empty()
+    await to_consent(page)
     await page.get_by_label("En vidéo (caméra et son)").check()
     await page.get_by_label("Je suis d'accord pour que ces personnes soient là").check()
     await page.get_by_role("button", name="J'accepte : aller dans la salle d'attente").click()

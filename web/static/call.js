@@ -63,6 +63,21 @@ class CallView {
         this.onlost = () => {};
         /** @type {(mode: 'video'|'audio') => void} a group page went sound only (or back) on its own */
         this.onownmode = () => {};
+        /** In a 1:1 call: the other person's name, and whether their camera is off. */
+        this.peerName = '';
+        this.peerCameraOff = false;
+        this.noticeTimer = 0;
+    }
+
+    /**
+     * A bar button's accessible name (its icon and short word stay): the action it does now.
+     * @param {HTMLElement} button @param {string} name @param {string} [short]
+     */
+    static name(button, name, short) {
+        button.setAttribute('aria-label', name);
+        button.title = name;
+        const label = button.querySelector('.short');
+        if (short !== undefined && label) label.textContent = short;
     }
 
     /** @param {string} id */
@@ -125,6 +140,7 @@ class CallView {
         }
         if (this.stream) for (const t of this.stream.getTracks()) t.stop();
         this.stream = null;
+        /** @type {HTMLVideoElement} */ (this.el('local-video')).srcObject = null;
     }
 
     static close(/** @type {Link} */ link) {
@@ -173,6 +189,7 @@ class CallView {
             this.links.delete(a.peer);
         }
         const place = old ? {primary: old.primary, planB: old.planB} : this.placeOf(a.peer);
+        if (place.primary && !this.grid) this.peerName = a.name;
         const view = old ? {video: old.video, status: old.status} :
             this.viewOf(a.peer, a.name, place.primary);
         /** @type {Link} */
@@ -205,15 +222,11 @@ class CallView {
             receiveVideo: this.receiveVideo, signal: s => this.client.signal(link.peer, s)});
         link.session = session;
         this.rebalance();
-        if (this.grid && !this.speaker) {
-            this.speaker = new window.ProximaSpeaker(() => new Map(Array.from(this.links.values())
-                .flatMap(l => l.session ? [[l.peer, l.session.pc]] : [])));
-            const grid = this.grid;
-            this.speaker.onchange = who => grid.speaking(who);
-        }
+        this.watchSpeaker();
         session.ontrack = s => {
             link.video.srcObject = s;
             this.watchVideo(link.peer, s);
+            if (link.primary && !this.grid) this.watchPrimary(s);
         };
         session.onincident = kind => this.client.incident(kind);
         session.onconnection = state => this.gotConnection(link, state);
@@ -249,6 +262,48 @@ class CallView {
         track.onunmute = update;
     }
 
+    /**
+     * Who speaks (speaker.js, when the page has it): a group's tile outlined; in a 1:1 call, the
+     * sign under the other person's name when there is no picture.
+     */
+    watchSpeaker() {
+        if (this.speaker || !window.ProximaSpeaker) return;
+        this.speaker = new window.ProximaSpeaker(() => new Map(Array.from(this.links.values())
+            .flatMap(l => l.session ? [[l.peer, l.session.pc]] : [])));
+        const grid = this.grid;
+        this.speaker.onchange = grid ? who => grid.speaking(who) : who => {
+            const primary = Array.from(this.links.values()).find(l => l.primary);
+            this.el('remote-audio').classList.toggle('speaking', !!primary && who === primary.peer);
+        };
+    }
+
+    /** The other person's picture in a 1:1 call: when it stops, their name instead of black. */
+    watchPrimary(/** @type {MediaStream} */ stream) {
+        const track = stream.getVideoTracks()[0];
+        if (track) {
+            track.onmute = () => this.showPicture();
+            track.onunmute = () => this.showPicture();
+        }
+        this.showPicture();
+    }
+
+    /**
+     * A 1:1 call shows the other person's video, or (sound only, their camera off, no picture
+     * arriving) their name, a big initial and a sign while they speak.
+     */
+    showPicture() {
+        if (this.grid) return;
+        const video = /** @type {HTMLVideoElement} */ (this.el('remote-video'));
+        const stream = /** @type {MediaStream|null} */ (video.srcObject);
+        const track = stream ? stream.getVideoTracks()[0] : undefined;
+        const noPicture = this.mode === 'audio' || this.peerCameraOff || !track || track.muted;
+        const box = this.el('remote-audio');
+        box.hidden = !noPicture;
+        const name = this.peerName || video.getAttribute('aria-label') || '';
+        /** @type {HTMLElement} */ (box.querySelector('.peer-name')).textContent = name;
+        /** @type {HTMLElement} */ (box.querySelector('.avatar')).textContent = name.charAt(0).toUpperCase();
+    }
+
     /** A description or a candidate from a peer, after what its link is doing. */
     signal(/** @type {string} */ from, /** @type {SignalPayload} */ signal) {
         const link = this.links.get(from);
@@ -269,6 +324,10 @@ class CallView {
                                        m.video ? '' : this.text('t-tile-cam-off')].filter(Boolean).join(' · ');
         else if (link) link.status.textContent = !m.audio ? this.text('t-muted') :
             !m.video ? this.text('t-cam-hidden') : this.text('t-peer-here');
+        if (link && link.primary && !this.grid) {
+            this.peerCameraOff = !m.video;
+            this.showPicture();
+        }
     }
 
     /** This page's microphone or camera on or off, on every link. */
@@ -385,16 +444,21 @@ class CallView {
         }
     }
 
+    /** A notice over the video, gone after a while (it said what changed; the bar shows it). */
     notice(/** @type {string} */ message) {
         const el = this.el('modality-notice');
         el.textContent = message;
         el.hidden = false;
+        window.clearTimeout(this.noticeTimer);
+        this.noticeTimer = window.setTimeout(() => { el.hidden = true; }, 12000);
     }
 
     updateModeButton() {
         const b = this.el('btn-audio-only');
-        b.textContent = this.text(this.mode === 'audio' ? 't-to-video' : 't-to-audio');
+        CallView.name(b, this.text(this.mode === 'audio' ? 't-to-video' : 't-to-audio'),
+                      this.text(this.mode === 'audio' ? 't-short-video' : 't-short-audio'));
         b.setAttribute('aria-pressed', String(this.mode === 'audio'));
+        this.showPicture();
     }
 
     /**

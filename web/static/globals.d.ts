@@ -29,6 +29,8 @@ interface Window {
     ProximaConnectionTest: typeof ConnectionTestRun;
     /** api.js: the JSON API client. */
     ProximaApi: {call: typeof apiCall, fillTemplate: typeof fillTemplate};
+    /** steps.js: the person's page, one step per screen (absent on the workers' pages). */
+    ProximaSteps: PersonSteps | undefined;
     /** devices.js: camera, microphone and speaker checks. */
     ProximaDevices: {openDevices: typeof openDevices, watchLevel: typeof watchLevel,
                      playTestTone: typeof playTestTone};

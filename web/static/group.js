@@ -57,7 +57,7 @@ class GroupView {
         const button = this.$('btn-no-video');
         const off = button.getAttribute('aria-pressed') !== 'true';
         button.setAttribute('aria-pressed', String(off));
-        button.textContent = this.text(off ? 't-video-off' : 't-video-on');
+        window.ProximaCall.name(button, this.text(off ? 't-video-off' : 't-video-on'));
         this.call.setReceiveVideo(!off);
         this.call.notice(off ? this.text('t-no-video') : this.text('t-mode-video'));
     }
@@ -79,7 +79,7 @@ class GroupView {
         const hand = this.$('btn-hand');
         if (hand) {
             hand.setAttribute('aria-pressed', String(this.handUp));
-            hand.textContent = this.text(this.handUp ? 't-hand-up' : 't-hand-down');
+            window.ProximaCall.name(hand, this.text(this.handUp ? 't-hand-up' : 't-hand-down'));
         }
         const floor = !s.floor ? '' : s.floor.id === me ? this.text('t-floor-you') :
             this.text('t-floor-other', {name: s.floor.name});

@@ -38,6 +38,10 @@ class InterviewPage {
         /** The worker ticked the readiness checklist. */
         this.ready = false;
         this.endedShown = false;
+        /** The person's page: one step per screen (steps.js), with history and reload. */
+        this.steps = this.role === 'person' ? window.ProximaSteps || null : null;
+        /** The person sent a consent: the next `waiting` takes them to the waiting room. */
+        this.consentSent = false;
     }
 
     /** @param {string} id @returns {any} */
@@ -53,8 +57,16 @@ class InterviewPage {
         return s;
     }
 
-    /** Show one step (data-step) of the page, hide the others. @param {string} id */
+    /**
+     * Show one step (data-step) of the page, hide the others: on the person's page through
+     * steps.js (its heading focused, a history entry), on the worker's within #interview.
+     * @param {string} id
+     */
     show(id) {
+        if (this.steps) {
+            this.steps.show(id);
+            return;
+        }
         for (const step of Array.from(this.root.querySelectorAll('[data-step]')))
             /** @type {HTMLElement} */ (step).hidden = step.id !== id;
     }
@@ -62,6 +74,7 @@ class InterviewPage {
     /** The end: shown, brought into view, its heading focused (and so announced). */
     showEnd() {
         this.show('ended-step');
+        if (this.steps) return;
         const title = this.$('ended-title');
         title.tabIndex = -1;
         title.scrollIntoView({block: 'start'});
@@ -109,7 +122,10 @@ class InterviewPage {
         client.onerror = (code, message) => console.warn('proxima:', code, message);
         call.onstarted = () => this.show('call-step');
         call.onlost = () => {  // no signalling either: say locally whom to call
-            if (this.role === 'person') this.$('phone-who').textContent = this.text('t-lost');
+            if (this.role === 'person') {
+                this.call.stop();  // the camera and microphone go with the call
+                this.$('phone-who').textContent = this.text('t-lost');
+            }
             else this.$('phone-reason').textContent = this.text('t-reason-lost');
             this.show('phone-step');
         };
@@ -157,7 +173,7 @@ class InterviewPage {
         const isOn = button.getAttribute('aria-pressed') !== 'true';
         if (on === undefined || on === isOn) return isOn;
         button.setAttribute('aria-pressed', String(!on));
-        button.textContent = this.text(on ? `t-${kind}-off` : `t-${kind}-on`);
+        window.ProximaCall.name(button, this.text(on ? `t-${kind}-off` : `t-${kind}-on`));
         this.call.setTrack(kind, on);
         this.client.media(this.device('mic'), this.device('cam'));
         return on;
@@ -208,19 +224,30 @@ class InterviewPage {
                 this.show(this.call.links.size ? 'call-step' : 'lobby-step');
             else
                 this.show('checklist-step');
-        } else if (welcome.state === 'consent') {
-            this.show('consent-step');
+        } else if (welcome.state === 'consent' && this.inServerStep()) {
+            this.show('consent-step');  // no standing consent any more: the person gives it again
         }
     }
 
     /** @param {{since: string, workerPresent: boolean}} waiting */
     gotWaiting(waiting) {
-        this.show('waiting-step');
+        // After a consent, or on coming back to the page (a standing consent): the waiting room.
+        // A person who went back a step to read or change something stays there.
+        if (this.consentSent || !this.steps || this.inServerStep() ||
+            this.steps.current === 'arrival-step')
+            this.show('waiting-step');
+        this.consentSent = false;
         this.$('worker-status').textContent = this.text(
             waiting.workerPresent ? 't-worker-here' : 't-worker-away');
         window.clearTimeout(this.waitingTimer);
         this.waitingTimer = window.setTimeout(() => { this.$('waiting-phone').hidden = false; },
             waiting.workerPresent ? 10 * 60000 : 5 * 60000);
+    }
+
+    /** Whether the person's page shows a step the server decides (waiting, call, phone, end). */
+    inServerStep() {
+        return !!this.steps && ['waiting-step', 'call-step', 'phone-step', 'ended-step']
+            .includes(this.steps.current);
     }
 
     /** @param {ChatMessage} chat */
@@ -232,6 +259,34 @@ class InterviewPage {
         body.textContent = chat.text;
         li.append(who, body);
         this.$('chat-log').append(li);
+        if (this.$('chat-sheet').hidden) {  // closed: a count on its button, and said once
+            const count = this.$('chat-count');
+            count.textContent = String(Number(count.textContent || 0) + 1);
+            count.hidden = false;
+            this.$('chat-news').textContent = this.text('t-chat-new', {name: chat.name});
+        }
+    }
+
+    /** The messages' sheet, opened over the video by its button and closed again. */
+    wireChat() {
+        const sheet = this.$('chat-sheet'), button = this.$('btn-chat');
+        const open = (/** @type {boolean} */ on) => {
+            sheet.hidden = !on;
+            button.setAttribute('aria-expanded', String(on));
+            if (on) {
+                this.$('chat-count').hidden = true;
+                this.$('chat-count').textContent = '';
+                this.$('chat-news').textContent = '';
+                this.$('chat-text').focus();
+            } else {
+                button.focus();
+            }
+        };
+        button.addEventListener('click', () => open(sheet.hidden));
+        this.$('btn-chat-close').addEventListener('click', () => open(false));
+        sheet.addEventListener('keydown', (/** @type {KeyboardEvent} */ e) => {
+            if (e.key === 'Escape') open(false);
+        });
     }
 
     /** @param {PhoneInstructions} phone */
@@ -251,6 +306,7 @@ class InterviewPage {
     gotDeclined() {
         this.call.stop();
         this.$('ended-text').textContent = this.text('t-declined');
+        this.$('ended-call').hidden = false;  // the number it speaks of
         this.showEnd();
     }
 
@@ -288,12 +344,16 @@ class InterviewPage {
                     choice.ruleAccepted = data.get('rule_accepted') === 'on';
                     choice.othersAccepted = data.get('others_accepted') === 'on';
                 }
+                this.consentSent = true;
                 this.client.consent(choice);
             });
             this.$('btn-change-consent').addEventListener('click', () => this.show('consent-step'));
         }
         const leave = this.$('btn-leave');
-        if (leave) leave.addEventListener('click', () => this.client.withdraw(this.consentHash));
+        if (leave) leave.addEventListener('click', () => {
+            this.call.stop();  // the camera and microphone stop at once, not on the server's answer
+            this.client.withdraw(this.consentHash);
+        });
     }
 
     /** The worker's forms: the readiness checklist, a phone interview, the end. */
@@ -331,6 +391,7 @@ class InterviewPage {
                                                         mode === 'video' && this.device('cam'));
         const phone = this.$('btn-phone');
         if (phone) phone.addEventListener('click', () => this.client.fallback('asked'));
+        this.wireChat();
         this.$('chat-form').addEventListener('submit', (/** @type {Event} */ e) => {
             e.preventDefault();
             const input = this.$('chat-text');
