@@ -13,12 +13,12 @@ so that one participant's CPU can be read from its own processes):
 
 * Proxima: a real Proxima served in-process over HTTPS. For each run a group of the facilitator
   and N-1 persons (fresh cases) is planned through the API; each person opens their own link at
-  360 px, accepts the rule and the others' presence, keeps video (the "switch to sound only"
-  fallback unticked, as a weak shared machine could trip it) and waits; the facilitator opens the
-  group's live page and ticks the checklist. Every page gets a probe, then "Let everyone in" is
-  clicked from inside the facilitator's page: t0 is taken just before the click. A page is done
-  when N-1 of its peer connections have decoded video frames (getStats, polled every 50 ms); the
-  run's figure is the last page's time.
+  360 px, walks its steps to the consent, accepts the rule and the others' presence, keeps video
+  (the "switch to sound only" fallback unticked, as a weak shared machine could trip it) and
+  waits; the facilitator opens the group's live page and ticks the checklist. Every page gets a
+  probe, then "Let everyone in" is clicked from inside the facilitator's page: t0 is taken just
+  before the click. A page is done when N-1 of its peer connections have decoded video frames
+  (getStats, polled every 50 ms); the run's figure is the last page's time.
 * Floor, in the same run and the same browsers: N blank pages on http://127.0.0.1 (a secure
   context) running the same ``web/static/peer.js`` in full mesh (one PeerSession per other page,
   the lower index impolite, each link capped by the same PeerSession.budget as Proxima's pages),
@@ -59,6 +59,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import aiohttp
 from conftest import CHROMIUM_ARGS
+from live_helpers import to_consent
 from playwright.async_api import async_playwright
 
 from bench.join_time import (
@@ -313,6 +314,7 @@ class ProximaGroups:
                                     viewport={"width": 360, "height": 740})
         page = await context.new_page()
         await page.goto(link)
+        await to_consent(page)  # one step per screen: the arrival, the check, the consent
         await page.locator("input[name=rule_accepted]").check()
         await page.locator("input[name=others_accepted]").check()
         await page.locator("#consent-form input[name=modality][value=video]").check()
