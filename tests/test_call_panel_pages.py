@@ -251,3 +251,44 @@ async def test_a_browser_waiting_during_the_call_is_let_in_and_replaces_the_old_
     assert [i.kind for i in session.log.incidents if i.kind == "browser_replaced"] == [
         "browser_replaced"]
     await worker.screenshot(path=str(screenshots / "worker-call-replaced.png"))
+
+
+async def test_notes_not_saved_for_now_are_tried_again_and_a_refusal_is_said(
+        proxima, new_context):
+    """The server cannot take the notes for now (503, twice): the panel says so and tries again
+    by itself; a refusal (400) is said in the server's words and not tried again. The text stays
+    on the page throughout."""
+    anne, _case, created = await plan(proxima)
+    appointment_id = created["appointment"]["id"]
+    worker = await worker_page(proxima, new_context, appointment_id)
+    answers = ["unavailable", "unavailable"]
+    tries = []
+
+    async def flaky(route):
+        tries.append(route.request.post_data_json["notes"])
+        if answers and answers[0] == "unavailable":
+            answers.pop(0)
+            await route.fulfill(status=503, json={"error": "storage_unavailable", "message": "x"})
+        elif answers:
+            answers.pop(0)
+            await route.fulfill(status=400, json={"error": "invalid", "field": "notes",
+                                                  "message": "C'est trop long."})
+        else:
+            await route.continue_()
+
+    await worker.route(f"**/api/appointments/{appointment_id}/call-notes", flaky)
+    notes = worker.get_by_label(re.compile("Notes privées"))
+    await notes.fill(NOTE)
+    state = worker.locator("#notes-state")
+    await expect(state).to_have_text("Pas encore enregistré : Proxima réessaie.")
+    await expect(state).to_contain_text("Enregistré à", timeout=20_000)
+    assert tries == [NOTE, NOTE, NOTE]
+    assert (await anne.json("GET", f"/api/appointments/{appointment_id}/call-notes"))[
+        "notes"] == NOTE
+
+    answers.append("refused")
+    await notes.press("End")
+    await notes.type(" encore")
+    await expect(state).to_have_text("Non enregistré : C'est trop long.")
+    await expect(notes).to_have_value(NOTE + " encore")
+    assert len(tries) == 4
