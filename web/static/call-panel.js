@@ -68,11 +68,10 @@ class CallPanel {
         }
         this.$('btn-postpone').addEventListener('click', () => this.askPostpone(true));
         this.$('btn-postpone-no').addEventListener('click', () => this.askPostpone(false));
-        // interview.js sends the end itself (it holds the connection); here, what follows.
-        this.$('btn-postpone-yes').addEventListener('click', () => {
-            this.postponing = true;
-            this.$('btn-postpone-yes').setAttribute('disabled', '');
-        });
+        // interview.js sends the end itself (it holds the connection); here, what follows. The
+        // button stays usable: if the connection was down, a second click sends it again (a
+        // session already ended only answers no_session).
+        this.$('btn-postpone-yes').addEventListener('click', () => { this.postponing = true; });
         if (this.startedAt !== null) this.runTimer();
     }
 
