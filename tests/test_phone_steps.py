@@ -183,6 +183,9 @@ async def test_the_persons_steps_and_call_on_a_phone(proxima, new_context, scree
     await person.get_by_role("button", name="J'accepte : aller dans la salle d'attente").click()
     await expect(person.get_by_role("heading", name="Salle d'attente")).to_be_focused()
     assert await person.evaluate(LIVE_TRACKS) == []  # nothing open while waiting
+    # A reload in the waiting room comes back to it: the server keeps the consent and says so.
+    await person.reload()
+    await expect(person.get_by_role("heading", name="Salle d'attente")).to_be_focused()
 
     worker = await worker_page(proxima, new_context, created["appointment"]["id"])
     await worker.get_by_role("button", name=re.compile(r"Faire entrer")).click()
@@ -299,3 +302,10 @@ async def test_pagehide_releases_the_check(proxima, new_context):
     await person.get_by_role("button", name="Continuer").click()
     await expect(person.get_by_role("heading", name="Quand revenir")).to_be_focused()
     await expect(person.get_by_text("Votre rendez-vous")).to_be_hidden()
+    # In English (the case's language, or the person's choice): the same steps, in English.
+    await person.get_by_role("link", name="English").click()
+    await expect(person.get_by_role("heading", name="Your appointment")).to_be_focused()
+    await expect(person.get_by_text("Need help?")).to_be_visible()
+    await person.get_by_role("button", name="Continue").click()
+    await expect(person.get_by_role("heading", name="Check your camera, microphone and sound")
+                 ).to_be_focused()

@@ -259,11 +259,11 @@ class InterviewPage {
         body.textContent = chat.text;
         li.append(who, body);
         this.$('chat-log').append(li);
-        if (this.$('chat-sheet').hidden) {  // closed: a count on its button, and said once
+        this.$('chat-news').textContent = this.text('t-chat-new', {name: chat.name});  // said once
+        if (this.$('chat-sheet').hidden) {  // closed: a count on its button
             const count = this.$('chat-count');
             count.textContent = String(Number(count.textContent || 0) + 1);
             count.hidden = false;
-            this.$('chat-news').textContent = this.text('t-chat-new', {name: chat.name});
         }
     }
 
