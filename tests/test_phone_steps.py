@@ -229,9 +229,15 @@ async def a_call(person: Any, worker: Any, shots: Any) -> None:
     await expect(sound_only).to_be_visible()
     await expect(sound_only.locator(".peer-name")).to_have_text("Anne Martin")
     await expect(person.get_by_role("button", name="Revenir à la vidéo")).to_be_visible()
+    # ... and the camera released (its light off), no picture of oneself that looks sent.
+    await eventually(lambda: person.evaluate(f"{LIVE_TRACKS}.join() === 'audio'"), timeout=5)
+    await expect(person.locator("#local-video")).to_be_hidden()
     await person.screenshot(path=str(shots / "person-7-call-sound-only.png"))
     await person.get_by_role("button", name="Revenir à la vidéo").click()
     await expect(sound_only).to_be_hidden()
+    await expect(person.locator("#local-video")).to_be_visible()
+    await eventually(lambda: person.evaluate(f"{LIVE_TRACKS}.sort().join() === 'audio,video'"),
+                     timeout=5)
     # Messages: a sheet over the video; the bar stays; a message while it is closed is counted.
     await worker.get_by_role("button", name="Messages").click()
     await worker.get_by_label("Votre message").fill("Bonjour, vous m'entendez ?")

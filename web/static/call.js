@@ -113,6 +113,7 @@ class CallView {
             this.stream = await navigator.mediaDevices.getUserMedia({audio: true, video: false});
         }
         /** @type {HTMLVideoElement} */ (this.el('local-video')).srcObject = this.stream;
+        this.el('local-video').hidden = !this.stream.getVideoTracks().length;
         return this.stream;
     }
 
@@ -495,6 +496,15 @@ class CallView {
             if (link.session) await link.session.setAudioOnly(mode === 'audio');
             if (link.quality) link.quality.expectVideo = this.expectsVideo();
         }
+        // Sound only releases the camera (its light goes off; no picture of oneself that looks
+        // sent); video opens it again above.
+        if (mode === 'audio' && stream) {
+            for (const track of stream.getVideoTracks()) {
+                track.stop();
+                stream.removeTrack(track);
+            }
+        }
+        this.el('local-video').hidden = !(stream && stream.getVideoTracks().length);
         this.notice(this.text(mode === 'audio' ? 't-mode-audio' : 't-mode-video'));
         this.updateModeButton();
     }
