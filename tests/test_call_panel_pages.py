@@ -169,7 +169,7 @@ async def test_postpone_from_the_call_to_the_new_date(proxima, new_context, scre
     await confirm.click()
 
     # The person is told in plain words, with the worker's number.
-    await expect(person.get_by_role("heading", name="L'entretien est terminé")).to_be_visible()
+    await expect(person.get_by_role("heading", name="L'entretien est reporté")).to_be_visible()
     await expect(person.get_by_text(
         "Anne a reporté l'entretien. Vous allez recevoir une nouvelle invitation avec la "
         "nouvelle date.")).to_be_visible()

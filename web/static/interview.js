@@ -321,6 +321,7 @@ class InterviewPage {
                 't-withdrawn' : reason === 'worker_left' ? 't-worker-left' :
                     reason === 'removed' ? 't-removed' : reason === 'postponed' ? 't-postponed' : 't-ended');
             this.$('ended-call').hidden = reason !== 'worker_left' && reason !== 'postponed';
+            if (reason === 'postponed') this.$('ended-title').textContent = this.text('t-postponed-title');
             this.showEnd();
         }
         this.client.close();
