@@ -45,6 +45,7 @@ from server.edge.http import (
     edge_middleware,
 )
 from server.jobs.access import recheck_access
+from server.jobs.audit_head import log_heads
 from server.jobs.outbox import Postman
 from server.jobs.sessions import end_sessions
 from server.live.bus import LiveBus
@@ -135,7 +136,9 @@ async def _jobs(app: web.Application) -> AsyncIterator[None]:
     """The background jobs (server/jobs/), stopped with the app."""
     tasks = [asyncio.create_task(app[POSTMAN].run(), name="outbox"),
              asyncio.create_task(end_sessions(app[INTERVIEWS]), name="sessions"),
-             asyncio.create_task(recheck_access(app[LIVE_ACCESS]), name="access")]
+             asyncio.create_task(recheck_access(app[LIVE_ACCESS]), name="access"),
+             asyncio.create_task(log_heads(app[STORE], app[CONFIG].audit_head_minutes),
+                                 name="audit-head")]
     yield
     for task in tasks:
         task.cancel()

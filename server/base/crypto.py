@@ -35,7 +35,10 @@ def token_hash(token: str) -> str:
 
 
 KEY_FILE = "secret.key"
-SEALED_FORMAT = b"\x01"  # first byte of every sealed value (AES-GCM, key derived with HKDF)
+LEGACY_FORMAT = b"\x01"  # first byte of a value sealed before key ids: AES-GCM, no key id
+SEALED_FORMAT = b"\x02"  # first byte of every value sealed now: then the key's id, nonce, data
+SEALED_FORMATS = (LEGACY_FORMAT, SEALED_FORMAT)
+KEY_ID_BYTES = 8
 
 
 def key_file(data_dir: Path) -> Path:
@@ -60,7 +63,7 @@ def create_secret_key(data_dir: Path) -> bytes:
 
     Never replaces a key: when another process made one first, that one is returned."""
     path = key_file(data_dir)
-    key = base64.urlsafe_b64encode(os.urandom(32))
+    key = new_secret_key()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -86,29 +89,67 @@ class SealError(ValueError):
 
 
 class Sealer:
-    """Encrypts and decrypts the personal data kept in the database."""
+    """Encrypts and decrypts the personal data kept in the database.
 
-    def __init__(self, secret_key: bytes) -> None:
+    Values are sealed with the current key and carry its id (``SEALED_FORMAT``, the key id, the
+    nonce, the data), so that while keys are rotated (``proxima keys rotate``) a value sealed with
+    an old key is still opened with it, and the values left to re-seal are found by their prefix.
+    Values sealed before key ids (``LEGACY_FORMAT``) are opened by whichever known key fits."""
+
+    def __init__(self, secret_key: bytes, old_keys: tuple[bytes, ...] = ()) -> None:
+        self.key_id = key_id(secret_key)
         self._aead = AESGCM(_derive(secret_key, b"proxima at-rest v1"))
+        self._keys: dict[bytes, AESGCM] = {self.key_id: self._aead}
+        for old in old_keys:
+            self._keys.setdefault(key_id(old), AESGCM(_derive(old, b"proxima at-rest v1")))
+
+    @property
+    def prefix(self) -> bytes:
+        """How every value sealed with the current key starts."""
+        return SEALED_FORMAT + self.key_id
 
     def seal(self, value: object) -> bytes:
-        """``value`` (anything JSON can hold) encrypted, with a fresh nonce."""
+        """``value`` (anything JSON can hold) encrypted with the current key, fresh nonce."""
         nonce = os.urandom(12)
         data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        return SEALED_FORMAT + nonce + self._aead.encrypt(nonce, data, None)
+        return self.prefix + nonce + self._aead.encrypt(nonce, data, None)
 
     def open(self, blob: bytes | None) -> Any:
         """The value ``seal`` was given (None for None). Typed Any on purpose: each repository
         sealed the shape it reads back, and makes its domain value from it."""
         if blob is None:
             return None
-        if blob[:1] != SEALED_FORMAT:
+        if blob[:1] == SEALED_FORMAT:
+            aead = self._keys.get(blob[1:1 + KEY_ID_BYTES])
+            if aead is None:
+                raise SealError("sealed with a key that is not configured")
+            return _decrypt(aead, blob[1 + KEY_ID_BYTES:])
+        if blob[:1] != LEGACY_FORMAT:
             raise SealError("unknown sealed format")
-        try:
-            data = self._aead.decrypt(blob[1:13], blob[13:], None)
-        except (InvalidTag, ValueError):  # another key, or a value cut short
-            raise SealError("sealed data cannot be opened with this secret key") from None
-        return json.loads(data)
+        for aead in self._keys.values():
+            try:
+                return _decrypt(aead, blob[1:])
+            except SealError:
+                continue
+        raise SealError("sealed data cannot be opened with this secret key")
+
+
+def _decrypt(aead: AESGCM, rest: bytes) -> Any:
+    try:
+        data = aead.decrypt(rest[:12], rest[12:], None)
+    except (InvalidTag, ValueError):  # another key, or a value cut short
+        raise SealError("sealed data cannot be opened with this secret key") from None
+    return json.loads(data)
+
+
+def key_id(secret_key: bytes) -> bytes:
+    """A short public name of a key (derived apart from the sealing key: it reveals nothing)."""
+    return _derive(secret_key, b"proxima key id v1")[:KEY_ID_BYTES]
+
+
+def new_secret_key() -> bytes:
+    """A fresh random secret key, as ``create_secret_key`` writes it."""
+    return base64.urlsafe_b64encode(os.urandom(32))
 
 
 def _derive(secret_key: bytes, info: bytes) -> bytes:

@@ -65,6 +65,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Secret used to protect personal data at rest; when empty, the key in "
             "data_dir/secret.key is used, made on the first start only (while the database holds "
             "nothing sealed)."),
+    Setting("old_secret_key", str, "",
+            "While keys are rotated: the previous secret key, still accepted to open data sealed "
+            "with it until `proxima keys rotate` has re-sealed everything; empty otherwise."),
     Setting("timezone", str, "Europe/Paris", "Time zone in which workers enter and read times."),
     Setting("service_name", str, "Service social", "Name of the service shown in invitations."),
     Setting("service_phone", str, "",
@@ -126,6 +129,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Each browser's total upstream in a call, in kbit/s, shared by its links: in a group "
             "of 6 (5 links) about 200 kbit/s of video and 32 of sound each, at 320x240 from 3 "
             "links on; one link keeps its own cap of about 500 kbit/s."),
+    Setting("audit_head_minutes", float, 15.0,
+            "How often the head of the audit trail's hash chain (its last entry's id and hash) "
+            "is written to the log output, to check the trail against later."),
     Setting("hsts", bool, True, "Send Strict-Transport-Security on HTTPS responses."),
     Setting("log_level", str, "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR).",
             choices=("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -183,6 +189,7 @@ class Config:
     key_file: str
     ca_file: str
     secret_key: str
+    old_secret_key: str
     timezone: str
     service_name: str
     service_phone: str
@@ -211,6 +218,7 @@ class Config:
     session_end_minutes: int
     test_peers_max: int
     upstream_kbps: int
+    audit_head_minutes: float
     hsts: bool
     log_level: LogLevel
 

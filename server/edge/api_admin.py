@@ -1,9 +1,11 @@
-"""Administration: worker accounts (``/api/workers``) and the audit log (``/api/audit``)."""
+"""Administration: worker accounts (``/api/workers``) and the audit log (``/api/audit``, its
+export ``/api/audit/export``)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from server.base import clock
 from server.domain.models import (
     N_,
     ROLES,
@@ -14,8 +16,8 @@ from server.domain.models import (
     check_text,
 )
 from server.edge.access import int_id, parse_id
-from server.edge.http import LIVE_ACCESS, STORE, ApiError, json_body, require_admin
-from server.services import accounts
+from server.edge.http import CONFIG, LIVE_ACCESS, STORE, ApiError, json_body, require_admin
+from server.services import accounts, audit_trail
 from server.storage.accounts import WorkerChanges
 
 routes = web.RouteTableDef()
@@ -97,3 +99,25 @@ async def audit_log(request: web.Request) -> web.Response:
     await request.app[STORE].audit.record(f"worker:{admin.id}", "read_audit_log", "ok",
                                           target=f"case:{case_id}" if case_id else "all")
     return web.json_response({"entries": entries})
+
+
+@routes.get("/api/audit/export")
+async def audit_export(request: web.Request) -> web.Response:
+    """The audit trail as CSV for the data-protection officer, filtered by case, worker and
+    dates; the export is itself audited."""
+    admin = await require_admin(request)
+    query = request.query
+    ids: dict[str, int | None] = {}
+    for name in ("case_id", "worker_id"):  # a parameter given must be valid, even empty
+        ids[name] = parse_id(query[name]) if name in query else None
+        if name in query and ids[name] is None:
+            raise Invalid(name, N_("Please enter a number."))
+    days = {name: audit_trail.parse_day(name, query[name]) if name in query else None
+            for name in ("since", "until")}
+    wanted = audit_trail.AuditFilter(ids["case_id"], ids["worker_id"], days["since"],
+                                     days["until"])
+    text = await audit_trail.export_csv(request.app[STORE], f"worker:{admin.id}", wanted,
+                                        request.app[CONFIG].timezone)
+    day = clock.to_local(clock.now(), request.app[CONFIG].timezone).date()
+    return web.Response(text=text, content_type="text/csv", charset="utf-8", headers={
+        "Content-Disposition": f'attachment; filename="audit-{day}.csv"'})

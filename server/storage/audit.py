@@ -1,4 +1,4 @@
-"""The audit log (SQLite): append-only, who did what, when, to which case."""
+"""The audit log (SQLite): append-only and hash-chained, who did what, when, to which case."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sqlite3
 from typing import TypedDict
 
 from server.base import clock
+from server.domain.audit_chain import ChainedEntry, ChainWalk, entry_hash
 from server.storage.repository import Repository
 from server.storage.rows import all_rows
 
@@ -41,16 +42,28 @@ def _entry(r: sqlite3.Row) -> AuditEntry:
 
 
 class AuditLog(Repository):
-    """Append-only: who did what, when, to which case. Never the content of notes."""
+    """Append-only: who did what, when, to which case. Never the content of notes.
+
+    Each entry is chained to the one before it (``server/domain/audit_chain.py``): the last entry
+    is read and the new one written in one write transaction, so entries chain in id order even
+    when several coroutines or processes audit at once."""
 
     async def record(self, actor: str, action: str, outcome: str, case_id: int | None = None,
                      target: str = "") -> None:
         if outcome != "ok":
             _AUDITED.set(True)
-        await self.db.run(lambda c: c.execute(
-            "INSERT INTO audit_log (at, actor, action, case_id, target, outcome)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (clock.to_db(clock.now()), actor, action, case_id, target, outcome)))
+        at = clock.to_db(clock.now())
+
+        def append(c: sqlite3.Connection) -> None:
+            last = c.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+            entry = ChainedEntry(last["id"] + 1 if last else 1, at, actor, action, case_id,
+                                 target, outcome)
+            c.execute("INSERT INTO audit_log (id, at, actor, action, case_id, target, outcome, "
+                      "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      (entry.id, at, actor, action, case_id, target, outcome,
+                       entry_hash(last["hash"] if last else None, entry)))
+
+        await self.db.transaction(append)
 
     async def entries(self, case_id: int | None = None, limit: int = 500) -> list[AuditEntry]:
         if case_id is None:
@@ -61,3 +74,45 @@ class AuditLog(Repository):
                 "SELECT * FROM audit_log WHERE case_id = ? ORDER BY id DESC LIMIT ?",
                 (case_id, limit))))
         return [_entry(r) for r in rows]
+
+    async def head(self) -> ChainedEntry | None:
+        """The chain's last entry (None while the trail is empty)."""
+        row = await self.db.run(lambda c: c.execute(
+            "SELECT * FROM audit_log ORDER BY id DESC LIMIT 1").fetchone())
+        return None if row is None else _chained(row)
+
+    async def walk(self) -> ChainWalk:
+        """Every entry checked against the chain, in id order (read in one transaction)."""
+
+        def read(c: sqlite3.Connection) -> ChainWalk:
+            walk = ChainWalk()
+            for row in c.execute("SELECT * FROM audit_log ORDER BY id"):
+                walk.add(_chained(row))
+            return walk
+
+        return await self.db.run(read)
+
+    async def entry(self, entry_id: int) -> ChainedEntry | None:
+        """One entry, as the chain covers it."""
+        row = await self.db.run(lambda c: c.execute(
+            "SELECT * FROM audit_log WHERE id = ?", (entry_id,)).fetchone())
+        return None if row is None else _chained(row)
+
+    async def select(self, case_id: int | None = None, actor: str | None = None,
+                     since: str | None = None, until: str | None = None) -> list[ChainedEntry]:
+        """The entries about a case, by an actor, from ``since`` (included) to ``until``
+        (excluded: database times), oldest first; each filter applies only when given."""
+        where, args = ["1 = 1"], []
+        for clause, value in (("case_id = ?", case_id), ("actor = ?", actor),
+                              ("at >= ?", since), ("at < ?", until)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        rows = await self.db.run(lambda c: all_rows(c.execute(
+            f"SELECT * FROM audit_log WHERE {' AND '.join(where)} ORDER BY id", args)))
+        return [_chained(r) for r in rows]
+
+
+def _chained(r: sqlite3.Row) -> ChainedEntry:
+    return ChainedEntry(r["id"], r["at"], r["actor"], r["action"], r["case_id"], r["target"],
+                        r["outcome"], r["hash"])

@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from server.domain.audit_chain import ChainedEntry, entry_hash
+
 T = TypeVar("T")
 _ACT: contextvars.ContextVar[object | None] = contextvars.ContextVar("proxima_act", default=None)
 
@@ -85,6 +87,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=5000")
+    conn.create_function("proxima_audit_hash", 8, _audit_hash, deterministic=True)
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     for number, sql in _migrations():
         if number > version:
@@ -98,6 +101,13 @@ def connect(path: Path) -> sqlite3.Connection:
                 _rollback(conn)
                 raise
     return conn
+
+
+def _audit_hash(previous: str | None, entry_id: int, at: str, actor: str, action: str,
+                case_id: int | None, target: str, outcome: str) -> str:
+    """The audit chain's hash, for SQL (migration 009 chains the entries kept before it)."""
+    return entry_hash(previous, ChainedEntry(entry_id, at, actor, action, case_id, target,
+                                             outcome))
 
 
 def _split(sql: str) -> list[str]:

@@ -115,12 +115,19 @@ def unlock(config: Config, db: Database, first_use: bool = True) -> crypto.Seale
         except OSError as exc:
             raise StorageUnavailable(key_path, exc.strerror or str(exc),
                                      "the secret key file") from exc
-    sealer = crypto.Sealer(key)
+    old_key = config.old_secret_key.encode("utf-8")
+    sealer = crypto.Sealer(key, (old_key,) if old_key else ())
     if found is not None and not _opens(sealer, found[1]):
+        if old_key:
+            raise KeyProblem(
+                f"neither the secret key nor PROXIMA_OLD_SECRET_KEY opens the data in "
+                f"{config.database_path}: set PROXIMA_OLD_SECRET_KEY to the key being replaced "
+                "(the one the data was sealed with)")
         if config.secret_key:
             raise KeyProblem(
                 f"PROXIMA_SECRET_KEY does not open the data in {config.database_path} (it was "
-                "sealed with another key): set PROXIMA_SECRET_KEY to the key it was made with")
+                "sealed with another key): set PROXIMA_SECRET_KEY to the key it was made with "
+                "(while rotating keys: that key in PROXIMA_OLD_SECRET_KEY)")
         raise KeyProblem(
             f"the secret key in {key_path} does not open the data in {config.database_path} (it "
             f"was sealed with another key): restore {key_path} from your backup")
@@ -168,7 +175,7 @@ def _sealed_sample(conn: sqlite3.Connection) -> tuple[bool, bytes] | None:
                 continue
             name = column["name"]
             value = conn.execute(f'SELECT "{name}" FROM "{table}" WHERE substr("{name}", 1, 1) '
-                                 f'= ? LIMIT 1', (crypto.SEALED_FORMAT,)).fetchone()
+                                 f'IN (?, ?) LIMIT 1', crypto.SEALED_FORMATS).fetchone()
             if value is not None:
                 return False, bytes(value[0])
     return None
