@@ -168,8 +168,10 @@ def cmd_check(config: settings.Config, args: argparse.Namespace) -> int:
         problems.append(f"database {config.database_path} cannot be opened: {exc}")
     else:
         try:
-            storage.unlock(config, db, first_use=False)
+            sealer = storage.unlock(config, db, first_use=False)
             fine.append(f"secret key present, and it opens the data in {config.database_path}")
+            if config.old_secret_key:
+                fine.append(_rotation_state(db, sealer))
         except storage.KeyProblem as exc:
             problems.append(str(exc))
         ok = asyncio.run(db.writable())
@@ -279,6 +281,17 @@ def cmd_keys(config: settings.Config, args: argparse.Namespace) -> int:
     print(f"Done: {done} values re-sealed; every protected field is sealed with the current "
           "key. PROXIMA_OLD_SECRET_KEY may now be emptied (then restart Proxima).")
     return 0
+
+
+def _rotation_state(db: Database, sealer: crypto.Sealer) -> str:
+    """What ``proxima check`` says while PROXIMA_OLD_SECRET_KEY is set."""
+    from server.storage.key_rotation import left_to_reseal
+
+    left = db.run_sync(lambda c: left_to_reseal(c, sealer.prefix))
+    if left:
+        return (f"key rotation under way: {left} values still sealed with the old key "
+                "(run `proxima keys rotate`)")
+    return "key rotation done: PROXIMA_OLD_SECRET_KEY may be emptied"
 
 
 def parser() -> argparse.ArgumentParser:

@@ -111,6 +111,8 @@ async def test_rotate_reseals_everything_while_serving_and_finishes_after_interr
     assert partial.returncode == 3, partial.stderr
     assert "re-sealed 6 values so far" in partial.stdout and "Stopped:" in partial.stdout
     assert sealed(data)["old"] + sealed(data)["legacy"] == before.total() - 6
+    checked = proxima("check", env=env)
+    assert f"{before.total() - 6} values still sealed with the old key" in checked.stdout
     assert await names_read(anne, ids) == NAMES  # no downtime: everything still readable
 
     # Killed between two batches: its output pipe is full, so the command stops in its report
@@ -150,6 +152,7 @@ async def test_rotate_reseals_everything_while_serving_and_finishes_after_interr
     assert await names_read(anne, [*ids, late["id"]]) == [*NAMES, "Arrivée Pendant"]
     again = proxima("keys", "rotate", env=env)  # idempotent
     assert again.returncode == 0 and "Done: 0 values re-sealed" in again.stdout
+    assert "key rotation done" in proxima("check", env=env).stdout
 
     # Step 3: the old key is no longer needed; the old key alone opens nothing.
     only_new = cli_env(data, cert_dir, PROXIMA_SECRET_KEY=NEW)
