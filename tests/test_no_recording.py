@@ -49,8 +49,9 @@ RULE = "Ce qui est dit dans le groupe reste dans le groupe."
 MEDIA_EXTENSIONS = {".webm", ".mkv", ".mka", ".mp4", ".m4a", ".m4v", ".mov", ".ogg", ".oga",
                     ".ogv", ".opus", ".wav", ".ivf", ".mp3", ".aac", ".flac", ".h264", ".264",
                     ".y4m", ".rtp", ".rtpdump", ".pcap", ".pcapng", ".raw"}
-# First bytes: EBML (webm, mkv), ogg, wav, ivf, y4m, rtpdump, pcap (both byte orders), pcapng.
-MEDIA_MAGIC = (b"\x1a\x45\xdf\xa3", b"OggS", b"RIFF", b"DKIF", b"YUV4MPEG2", b"#!rtpplay",
+# First bytes: EBML (webm, mkv), ogg, ivf, y4m, rtpdump, pcap (both byte orders), pcapng; and
+# RIFF for wav or avi (not a webp image), 'ftyp' at 4 for mp4 (is_media).
+MEDIA_MAGIC = (b"\x1a\x45\xdf\xa3", b"OggS", b"DKIF", b"YUV4MPEG2", b"#!rtpplay",
                b"\xa1\xb2\xc3\xd4", b"\xd4\xc3\xb2\xa1", b"\x0a\x0d\x0d\x0a")
 SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache",
                 ".pytest_cache", "bash_jobs"}
@@ -155,7 +156,7 @@ def read(path: Path) -> bytes:
 
 def is_media(path: Path, head: bytes) -> bool:
     return (path.suffix.lower() in MEDIA_EXTENSIONS or head.startswith(MEDIA_MAGIC)
-            or head[4:8] == b"ftyp")
+            or head[4:8] == b"ftyp" or (head[:4] == b"RIFF" and head[8:12] in (b"WAVE", b"AVI ")))
 
 
 def holding(markers: list[str], paths: list[Path]) -> list[tuple[str, str]]:
@@ -174,9 +175,12 @@ def test_the_file_search_finds_a_marker_and_a_media_file(tmp_path):
     before = snapshot([tmp_path])
     (tmp_path / "note.txt").write_text("hello marker-123 there")
     (tmp_path / "clip").write_bytes(b"\x1a\x45\xdf\xa3" + bytes(20))
+    (tmp_path / "sound").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt ")
+    (tmp_path / "movie").write_bytes(b"\x00\x00\x00\x20ftypisom")
+    (tmp_path / "picture").write_bytes(b"RIFF\x24\x00\x00\x00WEBPVP8 ")
     new = changed_since(before, [tmp_path])
     assert holding(["marker-123"], new) == [(str(tmp_path / "note.txt"), "marker-123")]
-    assert [p.name for p in new if is_media(p, read(p)[:16])] == ["clip"]
+    assert sorted(p.name for p in new if is_media(p, read(p)[:16])) == ["clip", "movie", "sound"]
 
 
 # -- the sessions -------------------------------------------------------------------------------
