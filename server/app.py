@@ -19,6 +19,7 @@ from server.edge import (
     api_groups,
     api_interviews,
     api_outbox,
+    case_exports,
     console,
     group_end,
     groups_pages,
@@ -86,7 +87,8 @@ def create_app(config: Config, run_jobs: bool = True, *, clock: Clock = time.mon
                                   clock=clock,
                                   address_free_attempts=config.login_address_free_attempts)
     for module in (health, api_auth, api_account, api_cases, api_groups, api_admin, api_outbox,
-                   api_interviews, console, group_end, groups_pages, join, live, signalling):
+                   api_interviews, case_exports, console, group_end, groups_pages, join, live,
+                   signalling):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", WEB_DIR / "static", name="static")
     app.router.add_get("/favicon.ico", _favicon)  # browsers ask for it at the root

@@ -93,13 +93,18 @@ def to_csv(rows: list[AttendanceRow], header: list[str], role_names: Mapping[str
            yes_no: tuple[str, str], zone: str, delimiter: str) -> str:
     """The sheet as CSV text: a header, then one line per stay (name, role, arrival, departure,
     minutes, by phone). The caller gives the words in the reader's language."""
+    return write_csv(header, [
+        [row.name, role_names.get(row.role, row.role), local_time(row.arrived, zone),
+         local_time(row.left, zone), "" if row.minutes is None else str(row.minutes),
+         yes_no[0] if row.by_phone else yes_no[1]] for row in rows], delimiter)
+
+
+def write_csv(header: list[str], rows: list[list[str]], delimiter: str) -> str:
+    """CSV text for a spreadsheet (the attendance sheet, a case record's export): a header, then
+    the rows, every cell safe from being read as a formula."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
-        minutes = row.minutes
-        writer.writerow([spreadsheet_cell(row.name), role_names.get(row.role, row.role),
-                         local_time(row.arrived, zone), local_time(row.left, zone),
-                         "" if minutes is None else str(minutes),
-                         yes_no[0] if row.by_phone else yes_no[1]])
+        writer.writerow([spreadsheet_cell(cell) for cell in row])
     return out.getvalue()

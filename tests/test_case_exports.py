@@ -1,0 +1,126 @@
+"""A case record's exports (issue 12, item 2): "Exports open (the printable page rendered in
+Chromium) and hold what the record holds".
+
+A case is filled through the real server: an appointment, a session held over the signalling
+socket and ended, the closing form's notes and follow-ups, and a next appointment. The CSV (UTF-8
+with a byte order mark, ``;`` in French) and the JSON (the record of GET /api/cases/{id}, with a
+schema version) hold every entry; the printable page renders in Chromium, axe-clean, with the
+notes' text; another worker gets 404, and every read and refusal is in the audit log.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from conftest import axe_violations, login_in_browser
+from live_helpers import in_call
+from test_signalling import soon_date
+
+NOTES = "Dossier logement à compléter ; la CAF demande l'avis d'imposition."
+FOLLOW_UP = "Appeler la CAF avant vendredi"
+
+
+async def filled_case(proxima):
+    """A case with an appointment, a session held and ended, and its closing."""
+    call = await in_call(proxima)
+    anne, appointment_id = call["anne"], call["created"]["appointment"]["id"]
+    await call["worker"].send(type="end")
+    await call["person"].expect("ended")
+    await anne.json("POST", f"/api/appointments/{appointment_id}/session/closing", {
+        "notes": NOTES, "follow_ups": [{"who": "Anne Martin", "what": FOLLOW_UP}],
+        "next_appointment": {"date": soon_date(7), "time": "10:00", "modality": "audio"}})
+    return anne, call["case"]
+
+
+async def audited(proxima, action):
+    return [(e["outcome"], e["case_id"], e["target"]) for e in
+            reversed(await proxima.store.audit.entries()) if e["action"] == action]
+
+
+async def test_the_exports_hold_every_entry_of_the_record(proxima):
+    anne, case = await filled_case(proxima)
+    record = (await anne.json("GET", f"/api/cases/{case['id']}"))["record"]
+    kinds = [e["kind"] for e in record]
+    assert {"case_opened", "appointment_created", "session_log", "session_closing"} <= set(kinds)
+
+    # JSON: the same record, with the schema's version.
+    exported = await anne.json("GET", f"/api/cases/{case['id']}/record.json")
+    assert exported["schema_version"] == 1
+    assert exported["case"]["person_name"] == "Fatou Diallo"
+    assert exported["record"] == record
+    [closing] = [e["data"] for e in exported["record"] if e["kind"] == "session_closing"]
+    assert closing["notes"] == NOTES  # sealed in the database, opened for the worker's read
+
+    # CSV: UTF-8 with a byte order mark, ";" in French, one line per entry.
+    response = await anne.request("GET", f"/api/cases/{case['id']}/record.csv",
+                                  headers={"Accept-Language": "fr"})
+    assert response.status == 200 and response.content_type == "text/csv"
+    assert "dossier-" in response.headers["Content-Disposition"]
+    body = await response.read()
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["Date", "Entrée", "Rendez-vous", "Détails"]
+    assert len(rows) - 1 == len(record)
+    labels = [r[1] for r in rows[1:]]
+    assert labels.count("Séance d'entretien") == 1
+    assert labels.count("Rendez-vous planifié") == kinds.count("appointment_created") == 2
+    [closing_row] = [r for r in rows[1:] if r[1] == "Notes et suites de l'entretien"]
+    assert NOTES in closing_row[3] and FOLLOW_UP in closing_row[3]
+    [session_row] = [r for r in rows[1:] if r[1] == "Séance d'entretien"]
+    assert "Fatou Diallo" in session_row[3] and "Anne Martin" in session_row[3]
+
+    # In English: "," and English words.
+    response = await anne.request("GET", f"/api/cases/{case['id']}/record.csv?lang=en")
+    rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+    assert rows[0] == ["Date", "Entry", "Appointment", "Details"]
+    assert "Interview notes and follow-ups" in [r[1] for r in rows]
+
+    # Every read is audited with the case.
+    assert await audited(proxima, "export_case_json") == [("ok", case["id"], "")]
+    assert [o for o, _, _ in await audited(proxima, "export_case_csv")] == ["ok", "ok"]
+
+
+async def test_another_workers_case_is_not_found_and_the_refusal_audited(proxima):
+    _anne, case = await filled_case(proxima)
+    bob = await proxima.worker(email="bob@example.org", name="Bob Leroy")
+    for path, action in ((f"/api/cases/{case['id']}/record.json", "export_case_json"),
+                         (f"/api/cases/{case['id']}/record.csv", "export_case_csv"),
+                         (f"/cases/{case['id']}/record/print", "print_case_record")):
+        response = await bob.request("GET", path)
+        assert response.status == 404, path
+        assert (await response.json())["error"] == "case_not_found"
+        assert NOTES not in await response.text()
+        assert await audited(proxima, action) == [("denied", case["id"], "")]
+    # A case that does not exist answers the same.
+    response = await bob.request("GET", "/api/cases/999999/record.json")
+    assert response.status == 404 and (await response.json())["error"] == "case_not_found"
+    # An administrator may export any case.
+    admin = await proxima.worker(email="root@example.org", name="Admin", role="admin")
+    exported = await admin.json("GET", f"/api/cases/{case['id']}/record.json")
+    assert any(e["kind"] == "session_closing" for e in exported["record"])
+
+
+async def test_the_printable_record_in_chromium(proxima, new_context, screenshots):
+    from playwright.async_api import expect
+
+    _anne, case = await filled_case(proxima)
+    context = await new_context(ignore_https_errors=True, locale="fr-FR",
+                                viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    await login_in_browser(page, proxima.url)
+    await page.goto(f"{proxima.url}/cases/{case['id']}")
+    await page.get_by_role("link", name="page à imprimer").click()
+    await page.wait_for_url(f"**/cases/{case['id']}/record/print")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Fatou Diallo")
+    await expect(page.get_by_text(NOTES)).to_be_visible()
+    await expect(page.get_by_text(FOLLOW_UP)).to_be_visible()
+    await expect(page.get_by_role("button", name="Imprimer")).to_be_visible()
+    assert await axe_violations(page) == []
+    await page.screenshot(path=str(screenshots / "case-record-print.png"), full_page=True)
+    # On paper: no menu and no buttons, the notes still there.
+    await page.emulate_media(media="print")
+    await expect(page.get_by_role("button", name="Imprimer")).to_be_hidden()
+    await expect(page.get_by_role("navigation")).to_be_hidden()
+    await expect(page.get_by_text(NOTES)).to_be_visible()
+    await page.screenshot(path=str(screenshots / "case-record-printed.png"), full_page=True)
