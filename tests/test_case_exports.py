@@ -124,3 +124,31 @@ async def test_the_printable_record_in_chromium(proxima, new_context, screenshot
     await expect(page.get_by_role("navigation")).to_be_hidden()
     await expect(page.get_by_text(NOTES)).to_be_visible()
     await page.screenshot(path=str(screenshots / "case-record-printed.png"), full_page=True)
+
+
+def test_a_group_session_exports_only_this_persons_part():
+    """A group session's entry, as services/records.py writes it to one person's record: the CSV
+    row names nobody of the group, and says how many took part and that this person came."""
+    import datetime as dt
+
+    from server.domain.case_export import Code, as_rows
+    from server.domain.models import CaseEntry
+    from server.domain.session_log import SessionLog
+    from server.services.records import person_part
+
+    start = dt.datetime(2026, 3, 2, 13, 0, tzinfo=dt.UTC)
+    log = SessionLog(started_at=start.isoformat())
+    log.joined("w:1", "Anne Martin", "worker", start)
+    log.joined("g:7", "Fatou Diallo", "person", start)
+    log.joined("g:8", "Karim Benali", "person", start + dt.timedelta(minutes=2))
+    log.closing = {"notes": "Karim Benali parlera de son logement.", "follow_ups": [
+        {"who": "everyone", "what": "Apporter un relevé de compte"},
+        {"who": "person:9", "what": "Karim Benali: appeler la CAF"}]}
+    log.finish(start + dt.timedelta(minutes=50), "ended_by_worker", start)
+    entry = CaseEntry(1, 1, start, "group_session", 3, person_part(log, ["g:7"], 3, 8))
+    [[_, label, _, text]] = as_rows(
+        [entry], lambda s: s, lambda v: v.msgid if isinstance(v, Code) else str(v))
+    assert label == "Group session"
+    assert "Karim" not in text and "Benali" not in text and "Anne" not in text
+    assert "Participants: 3" in text and "Attended: yes" in text
+    assert "Follow-up: Apporter un relevé de compte" in text and "Minutes: 50" in text
