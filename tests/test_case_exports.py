@@ -152,3 +152,28 @@ def test_a_group_session_exports_only_this_persons_part():
     assert "Karim" not in text and "Benali" not in text and "Anne" not in text
     assert "Participants: 3" in text and "Attended: yes" in text
     assert "Follow-up: Apporter un relevé de compte" in text and "Minutes: 50" in text
+
+
+def test_why_a_message_failed_and_a_tests_advice_are_said_in_words():
+    """The case page's words for a message not sent and a connection test's advice, in French."""
+    import datetime as dt
+
+    from server.base import i18n
+    from server.domain.case_export import Code, as_rows
+    from server.domain.models import CaseEntry
+
+    at = dt.datetime(2026, 3, 2, 13, 0, tzinfo=dt.UTC)
+    tr = i18n.translations("fr")
+    entries = [CaseEntry(1, 1, at, "invitation_failed", 3, {
+                   "message": "invitation", "channel": "email", "reason": "recipient_refused",
+                   "attempts": 1, "will_retry": False}),
+               CaseEntry(2, 1, at, "test_done", 3, {
+                   "recommendation": "audio", "figures": {}, "browser": "Chrome",
+                   "device": "iPhone"})]
+    rows = as_rows(entries, tr.gettext,
+                   lambda v: tr.gettext(v.msgid) if isinstance(v, Code) else str(v))
+    assert rows[0][1] == "Message non envoyé"
+    assert rows[0][3].startswith("Raison: ")
+    assert "a refusé l'adresse" in rows[0][3]
+    assert rows[1][3].splitlines() == ["Conseil: son seulement conseillé", "Navigateur: Chrome",
+                                       "Appareil: iPhone"]

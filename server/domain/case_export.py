@@ -37,6 +37,24 @@ END_REASONS = {"ended_by_worker": N_("ended by the worker"),
                "phone_finished": N_("finished by phone"),
                "worker_left": N_("the worker left"), "abandoned": N_("everyone left"),
                "postponed": N_("postponed"), "consent_withdrawn": N_("consent withdrawn")}
+# The case page's words for why a message was not sent and for a connection test's advice
+# (_macros.html: delivery_reason, recommendation_label).
+DELIVERY_REASONS = {
+    "recipient_refused": N_("The mail server refused the address: it may not exist. Check it, "
+                            "or send the link another way."),
+    "message_refused": N_("The mail server refused the message. Send the link another way."),
+    "mail_login_refused": N_("The mail server refused Proxima's login: an administrator must "
+                             "check the mail settings. Send the link another way."),
+    "sms_refused": N_("The SMS gateway refused the message: the number may be wrong. Send the "
+                      "link another way."),
+    "mail_server_unreachable": N_("The mail server could not be reached."),
+    "mail_server_deferred": N_("The mail server could not take the message for now (for "
+                               "example, a full mailbox)."),
+    "sms_gateway_unreachable": N_("The SMS gateway could not be reached."),
+    "sms_gateway_deferred": N_("The SMS gateway could not take the message for now."),
+    "unexpected": N_("An unexpected error stopped the sending.")}
+ADVICE = {"video": N_("video will work well"), "audio": N_("sound only suggested"),
+          "phone": N_("too weak: call by phone")}
 EVERYONE_LABEL = N_("Everyone")
 THIS_PERSON_LABEL = N_("This person")
 
@@ -121,6 +139,10 @@ def details(entry: CaseEntry) -> list[tuple[str, Value]]:
         out.append((N_("Modality"), _code(MODALITIES, data["modality"])))
     if data.get("by"):
         out.append((N_("By"), str(data["by"])))
+    if data.get("reason"):
+        out.append((N_("Reason"), _code(DELIVERY_REASONS, data["reason"])))
+    if data.get("recommendation"):
+        out.append((N_("Advice"), _code(ADVICE, data["recommendation"])))
     for label, key in ((N_("Browser"), "browser"), (N_("Device"), "device")):
         if data.get(key):  # words of the case page's (msgids)
             out.append((label, Code(str(data[key]))))
