@@ -20,10 +20,12 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
+import fractions
 import io
 import itertools
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,7 +34,13 @@ import aiohttp
 import av
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+from aiortc.mediastreams import (
+    VIDEO_CLOCK_RATE,
+    VIDEO_TIME_BASE,
+    AudioStreamTrack,
+    MediaStreamError,
+    VideoStreamTrack,
+)
 from aiortc.sdp import candidate_from_sdp
 from conftest import eventually, login_in_browser, new_case
 from live_helpers import Wire, connect, consent, guest, to_consent
@@ -82,6 +90,16 @@ CAM_ON = ("() => document.getElementById('local-video').srcObject"
           ".getVideoTracks().every(t => t.enabled)")
 
 
+@pytest.fixture(autouse=True)
+def patient_expect() -> Any:
+    """Five participants on two cores, two of them aiortc peers on the server's own event loop:
+    a page's answer may take longer than Playwright's 5 s. Each check still polls, and passes
+    as soon as its condition holds."""
+    expect.set_options(timeout=20_000)
+    yield
+    expect.set_options(timeout=None)
+
+
 @dataclass(frozen=True)
 class End:
     """One end of a link: its own fingerprints, the other end's, and the video frames it
@@ -123,8 +141,23 @@ def ice_restart(pc: RTCPeerConnection, offer: dict[str, str]) -> bool:
 
 
 class SmallVideo(VideoStreamTrack):
-    """aiortc's test track at 320x240 (its own is 640x480): the size a page sends from three
-    links on, and lighter to encode on two cores."""
+    """aiortc's test track at 320x240 and 15 frames a second (its own is 640x480 at 30), what a
+    page sends from three links on: the two aiortc persons encode and decode in the test's own
+    process, on the event loop the server shares, so they must leave it time to answer."""
+
+    FRAME_TICKS = VIDEO_CLOCK_RATE // 15
+
+    async def next_timestamp(self) -> tuple[int, fractions.Fraction]:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if hasattr(self, "_timestamp"):
+            self._timestamp += self.FRAME_TICKS
+            # Media pacing (the track's frame rate), as aiortc's own tracks do; not a test wait.
+            await asyncio.sleep(self._start + self._timestamp / VIDEO_CLOCK_RATE - time.time())
+        else:
+            self._start = time.time()
+            self._timestamp = 0
+        return self._timestamp, VIDEO_TIME_BASE
 
     async def recv(self) -> av.VideoFrame:
         pts, time_base = await self.next_timestamp()
