@@ -138,12 +138,15 @@ async def in_call(proxima: Any, **form: Any) -> dict[str, Any]:
             "to_person": (await worker.expect("admitted"))["peer"]}
 
 
-async def worker_ready(proxima: Any, new_context: Any, appointment_id: int) -> Any:
-    """A worker's page, logged in, on the interview page, readiness checklist ticked."""
+async def worker_ready(proxima: Any, new_context: Any, appointment_id: int,
+                       viewport: dict[str, int] | None = None) -> Any:
+    """A worker's page (at ``viewport``'s size, if given), logged in, on the interview page,
+    readiness checklist ticked."""
     import re
 
     from conftest import login_in_browser
-    page = await (await new_context(ignore_https_errors=True, locale="fr-FR")).new_page()
+    size = {"viewport": viewport} if viewport else {}
+    page = await (await new_context(ignore_https_errors=True, locale="fr-FR", **size)).new_page()
     await login_in_browser(page, proxima.url)
     await page.goto(proxima.url + f"/appointments/{appointment_id}/live")
     await page.get_by_label("Je suis dans un endroit calme").check()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from conftest import axe_violations, eventually, login_in_browser, new_case
-from live_helpers import soon_form
+from conftest import axe_violations, eventually, new_case
+from live_helpers import soon_form, worker_ready
 from playwright.async_api import expect
 
 from server.base import clock
@@ -37,14 +37,7 @@ async def plan(proxima, **form):
 
 async def worker_page(proxima, new_context, appointment_id: int):
     """The worker's live page at laptop size, readiness checklist ticked."""
-    page = await (await new_context(ignore_https_errors=True, locale="fr-FR",
-                                    viewport=LAPTOP)).new_page()
-    await login_in_browser(page, proxima.url)
-    await page.goto(proxima.url + f"/appointments/{appointment_id}/live")
-    await page.get_by_label("Je suis dans un endroit calme").check()
-    await page.get_by_label(re.compile("Personne ne peut entendre")).check()
-    await page.get_by_role("button", name="Je suis prêt·e").click()
-    return page
+    return await worker_ready(proxima, new_context, appointment_id, LAPTOP)
 
 
 async def person_waiting(new_context, link: str, **context):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conftest import axe_violations, eventually, login_in_browser
-from live_helpers import planned_soon
+from conftest import axe_violations, eventually
+from live_helpers import planned_soon, worker_ready
 from playwright.async_api import expect
 
 PHONE = {"width": 360, "height": 640}
@@ -42,15 +42,8 @@ async def person_page(new_context: Any) -> Any:
 
 
 async def worker_page(proxima: Any, new_context: Any, appointment_id: int) -> Any:
-    context = await new_context(ignore_https_errors=True, locale="fr-FR",
-                                viewport={"width": 1280, "height": 800})
-    page = await context.new_page()
-    await login_in_browser(page, proxima.url)
-    await page.goto(proxima.url + f"/appointments/{appointment_id}/live")
-    await page.get_by_label("Je suis dans un endroit calme").check()
-    await page.get_by_label(re.compile("Personne ne peut entendre")).check()
-    await page.get_by_role("button", name="Je suis prêt·e").click()
-    return page
+    return await worker_ready(proxima, new_context, appointment_id,
+                              {"width": 1280, "height": 800})
 
 
 async def a_step(page: Any, heading: str, button: str | None, shots: Any, name: str,
