@@ -583,7 +583,7 @@ async def records(planned: dict[str, Any]) -> None:
         page = await anne.request("GET", f"/cases/{case_id}", headers={"Accept": "text/html"})
         assert page.status == 200
         html = await page.text()
-        assert "Séance en groupe" in html
+        assert "Séance de groupe" in html
         texts = [json.dumps(body, ensure_ascii=False), json.dumps(body), html]
         for j, (reference, name) in enumerate(PEOPLE):
             if j == i:
