@@ -13,6 +13,19 @@ from conftest import Client, appointment_form, new_case
 
 from server.domain.consent import consent_hash
 
+# Every RTCPeerConnection a page makes, for the test to read its getStats (an init script runs
+# before the page's own scripts, outside its Content-Security-Policy); the benchmarks use it too.
+RECORD_PEER_CONNECTIONS = """(() => {
+    const Real = window.RTCPeerConnection;
+    window.__pcs = [];
+    window.RTCPeerConnection = function (...args) {
+        const pc = new Real(...args);
+        window.__pcs.push(pc);
+        return pc;
+    };
+    window.RTCPeerConnection.prototype = Real.prototype;
+})()"""
+
 
 def soon_form(**overrides: Any) -> dict[str, Any]:
     """An appointment starting in a few minutes (its waiting room is open)."""

@@ -43,7 +43,7 @@ from aiortc.mediastreams import (
 )
 from aiortc.sdp import candidate_from_sdp
 from conftest import eventually, login_in_browser, new_case
-from live_helpers import Wire, connect, consent, guest, to_consent
+from live_helpers import RECORD_PEER_CONNECTIONS, Wire, connect, consent, guest, to_consent
 from playwright.async_api import expect
 
 from server.base import clock
@@ -54,19 +54,6 @@ RULE = "Ce qui est dit dans le groupe reste dans le groupe."
 PEOPLE = [("GA-101", "Fatou Diallo"), ("GA-102", "Karim Benali"),
           ("GA-103", "Sophie Lefèvre"), ("GA-104", "Yasmine Haddad")]
 FACILITATOR = "Anne Martin"
-
-# Every RTCPeerConnection a page makes, for getStats (an init script: it runs before the page's
-# own scripts and outside its Content-Security-Policy), as tests/bench/join_time.py does.
-RECORD_PEER_CONNECTIONS = """(() => {
-    const Real = window.RTCPeerConnection;
-    window.__pcs = [];
-    window.RTCPeerConnection = function (...args) {
-        const pc = new Real(...args);
-        window.__pcs.push(pc);
-        return pc;
-    };
-    window.RTCPeerConnection.prototype = Real.prototype;
-})()"""
 
 # Each peer connection's ends (the DTLS fingerprints of its local and remote descriptions: a
 # browser keeps one of the several an aiortc description gives) and the video frames it decoded.

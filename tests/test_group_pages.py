@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from conftest import axe_violations, eventually, login_in_browser, new_case
-from live_helpers import connect, consent, guest, to_consent
+from live_helpers import RECORD_PEER_CONNECTIONS, connect, consent, guest, to_consent
 from playwright.async_api import expect
 
 from server.domain.room import RoomRef
@@ -367,19 +367,6 @@ class AiortcMember:
         for pc in self.pcs.values():
             await pc.close()
 
-
-# Every RTCPeerConnection the page makes, for the test to read its getStats (an init script runs
-# before the page's own, outside its Content-Security-Policy).
-RECORD_PEER_CONNECTIONS = """(() => {
-    const Real = window.RTCPeerConnection;
-    window.__pcs = [];
-    window.RTCPeerConnection = function (...args) {
-        const pc = new Real(...args);
-        window.__pcs.push(pc);
-        return pc;
-    };
-    window.RTCPeerConnection.prototype = Real.prototype;
-})()"""
 
 # What this page sends over ``seconds``: each live link's video kbit/s, and the whole upstream
 # (payload and RTP headers, sound and video, every link) in kbit/s.

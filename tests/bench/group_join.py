@@ -59,13 +59,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import aiohttp
 from conftest import CHROMIUM_ARGS
-from live_helpers import to_consent
+from live_helpers import RECORD_PEER_CONNECTIONS, to_consent
 from playwright.async_api import async_playwright
 
 from bench.join_time import (
+    CLICK_AND_TIME,
     EMAIL,
     PASSWORD,
-    RECORD_PCS,
     Api,
     make_worker,
     p90,
@@ -122,13 +122,6 @@ BYTES_SENT = """async () => {
         } catch (e) { /* closed */ }
     }
     return bytes;
-}"""
-
-CLICK_LET_EVERYONE_IN = """() => {
-    const button = document.getElementById('btn-admit-all');
-    const t0 = performance.timeOrigin + performance.now();
-    button.click();
-    return t0;
 }"""
 
 FLOOR_PAGE = """<!doctype html>
@@ -251,7 +244,7 @@ class Participants:
 
     async def context(self, i: int, **options: Any) -> Any:
         context = await self.browsers[i].new_context(**options)
-        await context.add_init_script(RECORD_PCS)
+        await context.add_init_script(RECORD_PEER_CONNECTIONS)
         return context
 
     async def close(self) -> None:
@@ -353,7 +346,7 @@ class ProximaGroups:
             context, host = await self.facilitator(who, group_id, size - 1)
             contexts.append(context)
             await probe([host, *pages], size - 1, timeout)
-            t0 = await host.evaluate(CLICK_LET_EVERYONE_IN)
+            t0 = await host.evaluate(CLICK_AND_TIME, "#btn-admit-all")
             seconds = await all_media([host, *pages], size - 1, t0, timeout)
             load = None
             if size == 6 and window:

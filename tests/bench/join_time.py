@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import aiohttp
 from aiohttp import web
 from conftest import CHROMIUM_ARGS, free_port, loopback_config, serve_https  # as the suite does
+from live_helpers import RECORD_PEER_CONNECTIONS, to_consent
 from playwright.async_api import async_playwright
 
 from server.base import passwords
@@ -85,19 +86,6 @@ PROBE = """(timeout) => {
     return document.visibilityState;
 }"""
 
-# Instrumentation only (added before any page script): keeps the page's peer connections so that a
-# stalled run can say where it stalled.
-RECORD_PCS = """(() => {
-    const Original = window.RTCPeerConnection;
-    window.__pcs = [];
-    window.RTCPeerConnection = function (...args) {
-        const pc = new Original(...args);
-        window.__pcs.push(pc);
-        return pc;
-    };
-    window.RTCPeerConnection.prototype = Original.prototype;
-})();"""
-
 DIAGNOSE = """() => {
     const v = document.getElementById('remote-video');
     return {srcObject: !!v.srcObject, videoWidth: v.videoWidth, log: window.__log || [],
@@ -124,12 +112,13 @@ async def first_frames(pages: dict[str, Any], t0: float) -> tuple[float, float]:
 
 async def new_context(browser: Any, **options: Any) -> Any:
     context = await browser.new_context(**options)
-    await context.add_init_script(RECORD_PCS)
+    await context.add_init_script(RECORD_PEER_CONNECTIONS)
     return context
 
 
-CLICK_LET_IN = """() => {
-    const button = document.querySelector('#lobby-list .admit');
+# Clicks the button ``selector`` finds from inside the page; returns t0, the epoch ms just before.
+CLICK_AND_TIME = """(selector) => {
+    const button = document.querySelector(selector);
     const t0 = performance.timeOrigin + performance.now();
     button.click();
     return t0;
@@ -236,6 +225,7 @@ async def proxima_run(browser: Any, base: str, api: Api, n: int) -> tuple[float,
         # The person: invitation link, consent, waiting room.
         person = await person_ctx.new_page()
         await person.goto(link)
+        await to_consent(person)  # one step per screen: the arrival, the check, the consent
         await person.locator("#consent-form input[name=modality][value=video]").check()
         await person.locator("#consent-form button[type=submit]").click()
         await person.locator("#waiting-step").wait_for(state="visible")
@@ -257,7 +247,7 @@ async def proxima_run(browser: Any, base: str, api: Api, n: int) -> tuple[float,
             visibility = await page.evaluate(PROBE, FRAME_TIMEOUT_MS)
             if visibility != "visible":
                 raise RuntimeError(f"page not visible ({visibility}): timers may be throttled")
-        t0 = await worker.evaluate(CLICK_LET_IN)
+        t0 = await worker.evaluate(CLICK_AND_TIME, "#lobby-list .admit")
         return await first_frames({"worker": worker, "person": person}, t0)
     finally:
         await worker_ctx.close()
