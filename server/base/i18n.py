@@ -82,6 +82,11 @@ class Formatter:
         return f"{text} ({clock.utc_offset(moment, self.zone)})"
 
 
+# Tables of catalog ids the templates read as ``labels`` (the entry kinds' names, why a message
+# was not sent, ...): filled by the edge from the domain, which says them once for every output.
+LABELS: dict[str, dict[str, str]] = {}
+
+
 @functools.cache
 def environment(lang: str) -> jinja2.Environment:
     """A Jinja2 environment for ``lang`` with the i18n extension and autoescaping."""
@@ -95,6 +100,7 @@ def environment(lang: str) -> jinja2.Environment:
     )
     # install_gettext_translations is added by the i18n extension, which mypy cannot see.
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["labels"] = LABELS
     return env
 
 

@@ -13,7 +13,16 @@ from aiohttp import web
 
 from server.base import clock, i18n
 from server.domain.attendance import write_csv
-from server.domain.case_export import ENTRY_LABELS, Code, Value, as_json, as_rows, details
+from server.domain.case_export import (
+    ADVICE,
+    DELIVERY_REASONS,
+    ENTRY_LABELS,
+    Code,
+    Value,
+    as_json,
+    as_rows,
+    details,
+)
 from server.domain.models import N_, Case, Worker
 from server.edge.access import case_for, int_id
 from server.edge.console import _console_language, _console_worker, _page
@@ -22,6 +31,9 @@ from server.edge.http import CONFIG, STORE, ApiError, require_worker
 routes = web.RouteTableDef()
 
 CASE_NOT_FOUND = N_("This case does not exist.")
+
+# The console's pages name entries, reasons and advice in the exports' words (_macros.html).
+i18n.LABELS.update(entries=ENTRY_LABELS, delivery_reasons=DELIVERY_REASONS, advice=ADVICE)
 
 
 async def _case(request: web.Request, worker: Worker, action: str) -> Case:
