@@ -4,21 +4,39 @@ Chromium) and hold what the record holds".
 A case is filled through the real server: an appointment, a session held over the signalling
 socket and ended, the closing form's notes and follow-ups, and a next appointment. The CSV (UTF-8
 with a byte order mark, ``;`` in French) and the JSON (the record of GET /api/cases/{id}, with a
-schema version) hold every entry; the printable page renders in Chromium, axe-clean, with the
-notes' text; another worker gets 404, and every read and refusal is in the audit log.
+schema version; valid against docs/schemas/case-record.v1.schema.json) hold every entry; the
+printable page renders in Chromium, axe-clean, with the notes' text; another worker gets 404,
+and every read and refusal is in the audit log.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+from pathlib import Path
 
+import jsonschema
+import referencing
 from conftest import axe_violations, login_in_browser
 from live_helpers import in_call
 from test_signalling import soon_date
 
 NOTES = "Dossier logement à compléter ; la CAF demande l'avis d'imposition."
 FOLLOW_UP = "Appeler la CAF avant vendredi"
+SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
+
+
+def check_against_schema(exported: dict) -> None:
+    """The JSON export is valid against its published schema (which takes each entry's shape
+    from the webhooks' schema, as a receiver resolving the relative reference would)."""
+    schemas = {p.name: json.loads(p.read_text()) for p in SCHEMAS.glob("*.schema.json")}
+    registry = referencing.Registry().with_resources(
+        (schema["$id"], referencing.Resource.from_contents(schema)) for schema in schemas.values())
+    validator = jsonschema.Draft202012Validator(
+        schemas["case-record.v1.schema.json"], registry=registry,
+        format_checker=jsonschema.FormatChecker())
+    validator.validate(exported)
 
 
 async def filled_case(proxima):
@@ -49,6 +67,7 @@ async def test_the_exports_hold_every_entry_of_the_record(proxima):
     assert exported["schema_version"] == 1
     assert exported["case"]["person_name"] == "Fatou Diallo"
     assert exported["record"] == record
+    check_against_schema(exported)
     [closing] = [e["data"] for e in exported["record"] if e["kind"] == "session_closing"]
     assert closing["notes"] == NOTES  # sealed in the database, opened for the worker's read
 
