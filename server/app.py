@@ -19,6 +19,7 @@ from server.edge import (
     api_groups,
     api_interviews,
     api_outbox,
+    api_rights,
     case_exports,
     console,
     group_end,
@@ -48,6 +49,7 @@ from server.edge.http import (
 from server.jobs.access import recheck_access
 from server.jobs.audit_head import log_heads
 from server.jobs.outbox import Postman
+from server.jobs.retention import retain_daily
 from server.jobs.sessions import end_sessions
 from server.live.bus import LiveBus
 from server.live.limits import Clock, LoginThrottle, SignallingLimits
@@ -87,8 +89,8 @@ def create_app(config: Config, run_jobs: bool = True, *, clock: Clock = time.mon
                                   clock=clock,
                                   address_free_attempts=config.login_address_free_attempts)
     for module in (health, api_auth, api_account, api_cases, api_groups, api_admin, api_outbox,
-                   api_interviews, case_exports, console, group_end, groups_pages, join, live,
-                   signalling):
+                   api_interviews, api_rights, case_exports, console, group_end, groups_pages,
+                   join, live, signalling):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", WEB_DIR / "static", name="static")
     app.router.add_get("/favicon.ico", _favicon)  # browsers ask for it at the root
@@ -140,7 +142,8 @@ async def _jobs(app: web.Application) -> AsyncIterator[None]:
              asyncio.create_task(end_sessions(app[INTERVIEWS]), name="sessions"),
              asyncio.create_task(recheck_access(app[LIVE_ACCESS]), name="access"),
              asyncio.create_task(log_heads(app[STORE], app[CONFIG].audit_head_minutes),
-                                 name="audit-head")]
+                                 name="audit-head"),
+             asyncio.create_task(retain_daily(app[STORE], app[CONFIG]), name="retention")]
     yield
     for task in tasks:
         task.cancel()

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from server.base import certs, crypto, settings
-from server.services import accounts
+from server.services import accounts, data_commands
 from server.storage import startup as storage
 from server.storage.db import Database, StorageUnavailable
 from server.storage.repositories import Store
@@ -329,6 +329,7 @@ def parser() -> argparse.ArgumentParser:
                                             "key (the old one in PROXIMA_OLD_SECRET_KEY)")
     rotate.add_argument("--batch", type=_positive, default=200, help="values per transaction")
     rotate.add_argument("--batches", type=_positive, help="stop after this many batches")
+    data_commands.add_commands(sub)
     return p
 
 
@@ -340,7 +341,8 @@ def _positive(text: str) -> int:
 
 COMMANDS = {"serve": cmd_serve, "create-worker": cmd_create_worker,
             "disable-worker": cmd_disable_worker, "make-certs": cmd_make_certs,
-            "check": cmd_check, "audit": cmd_audit, "keys": cmd_keys}
+            "check": cmd_check, "audit": cmd_audit, "keys": cmd_keys,
+            "retention": data_commands.run_command, "cases": data_commands.run_command}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -98,6 +98,8 @@ class Sealer:
 
     def __init__(self, secret_key: bytes, old_keys: tuple[bytes, ...] = ()) -> None:
         self.key_id = key_id(secret_key)
+        # For keyed hashes in the audit trail (``AuditLog.pseudonym``), apart from sealing.
+        self.pseudonym_key = _derive(secret_key, b"proxima audit pseudonym v1")
         self._aead = AESGCM(_derive(secret_key, b"proxima at-rest v1"))
         self._keys: dict[bytes, AESGCM] = {self.key_id: self._aead}
         for old in old_keys:

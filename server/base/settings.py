@@ -132,6 +132,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("audit_head_minutes", float, 15.0,
             "How often the head of the audit trail's hash chain (its last entry's id and hash) "
             "is written to the log output, to check the trail against later."),
+    Setting("retention_case_days", int, 730,
+            "A case is deleted whole this many days after the last contact with the person (the "
+            "latest entry of its record, appointment or session; CNIL: 2 years for social "
+            "support files), unless it is under a legal hold; 0 keeps cases."),
+    Setting("retention_test_days", int, 92,
+            "Connection-test results are deleted after this many days (3 months); 0 keeps them."),
+    Setting("retention_audit_days", int, 365,
+            "Audit-log entries (the security log) are deleted after this many days (12 months); "
+            "the chain stays verifiable from its anchor. 0 keeps them."),
     Setting("hsts", bool, True, "Send Strict-Transport-Security on HTTPS responses."),
     Setting("log_level", str, "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR).",
             choices=("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -219,6 +228,9 @@ class Config:
     test_peers_max: int
     upstream_kbps: int
     audit_head_minutes: float
+    retention_case_days: int
+    retention_test_days: int
+    retention_audit_days: int
     hsts: bool
     log_level: LogLevel
 

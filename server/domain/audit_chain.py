@@ -45,11 +45,28 @@ class ChainBreak:
     reason: str
 
 
-class ChainWalk:
-    """Checks entries given in id order, one by one; remembers the first break and the head."""
+@dataclass(frozen=True)
+class Anchor:
+    """Where the chain starts after retention deleted its oldest entries: the first entry kept
+    and the hash of the entry before it (which is gone). See docs/audit.md."""
 
-    def __init__(self) -> None:
+    first_id: int
+    previous_hash: str
+
+    def describe(self) -> str:
+        """The anchor as the prune's own audit entry names it (its target)."""
+        return f"anchor:{self.first_id}:{self.previous_hash}"
+
+
+class ChainWalk:
+    """Checks entries given in id order, one by one; remembers the first break and the head.
+
+    Without an anchor the chain starts at entry 1 from ``GENESIS``; with one, at the anchor's
+    first entry, from the anchor's hash."""
+
+    def __init__(self, anchor: Anchor | None = None) -> None:
         self.count = 0
+        self.anchor = anchor
         self.head: ChainedEntry | None = None
         self.broken: ChainBreak | None = None
 
@@ -61,12 +78,14 @@ class ChainWalk:
         self.head = entry
 
     def _check(self, entry: ChainedEntry) -> ChainBreak | None:
-        expected = 1 if self.head is None else self.head.id + 1
+        first = self.anchor.first_id if self.anchor else 1
+        expected = first if self.head is None else self.head.id + 1
         if entry.id != expected:
             after = f"after entry {self.head.id}" if self.head else "at the start"
             return ChainBreak(expected, f"entry {expected} is missing ({after}, the next entry "
                                         f"is {entry.id}): it was deleted or renumbered")
-        previous = self.head.hash if self.head else None
+        start = self.anchor.previous_hash if self.anchor else None
+        previous = self.head.hash if self.head else start
         if entry_hash(previous, entry) != entry.hash:
             return ChainBreak(entry.id, f"entry {entry.id} does not match its hash: it was "
                                         "changed, moved, or the entry before it was replaced")

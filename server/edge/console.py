@@ -101,7 +101,8 @@ async def case_page(request: web.Request) -> web.Response:
     workers = await store.workers.all() if worker.is_admin else []
     return _page(request, "console/case.html", worker, case=case,
                  record=await store.entries.for_case(case.id),
-                 appointments=await store.appointments.for_case(case.id), workers=workers)
+                 appointments=await store.appointments.for_case(case.id), workers=workers,
+                 hold=await store.personal_data.hold(case.id))
 
 
 @routes.get("/cases/{id}/appointments/new")

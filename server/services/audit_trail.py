@@ -20,6 +20,7 @@ from server.domain.audit_chain import ChainBreak
 from server.domain.models import N_, Invalid
 from server.storage.repositories import Store
 
+PRUNE_ACTION = "prune_audit"  # retention's deletion of the oldest entries (docs/audit.md)
 HEADER = ["id", "at_utc", "actor", "action", "case_id", "target", "outcome", "hash"]
 
 
@@ -105,6 +106,18 @@ async def verify(store: Store, head: tuple[int, str] | None = None) -> Verdict:
     walk = await store.audit.walk()
     if walk.broken is not None:
         return _broken(walk.broken)
+    anchor = walk.anchor
+    if anchor is not None:
+        prune = await store.audit.latest(PRUNE_ACTION)
+        if prune is None or prune.target.split(" ")[0] != anchor.describe():
+            return _broken(ChainBreak(anchor.first_id, "the trail starts at entry "
+                                      f"{anchor.first_id}, but no retention prune recorded in "
+                                      "the trail says so: the anchor was changed by hand"))
+    if head is not None and anchor is not None and head[0] < anchor.first_id:
+        return _broken(ChainBreak(head[0], f"entry {head[0]}, logged as a head, was deleted "
+                                           "by retention (the trail now starts at entry "
+                                           f"{anchor.first_id}): check against a head logged "
+                                           "since"))
     if head is not None:
         found = await store.audit.entry(head[0])
         if found is None:
@@ -115,8 +128,10 @@ async def verify(store: Store, head: tuple[int, str] | None = None) -> Verdict:
                                                "gave for it: the trail was rewritten"))
     if walk.head is None:
         return Verdict(True, "The audit trail is intact: it is empty.")
-    return Verdict(True, f"The audit trail is intact: {walk.count} entries, the last is entry "
-                         f"{walk.head.id} with hash {walk.head.hash}.")
+    since = (f" (from entry {anchor.first_id}: the older ones were deleted by retention)"
+             if anchor is not None else "")
+    return Verdict(True, f"The audit trail is intact: {walk.count} entries{since}, the last is "
+                         f"entry {walk.head.id} with hash {walk.head.hash}.")
 
 
 def _broken(found: ChainBreak) -> Verdict:

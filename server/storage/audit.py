@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import hmac
 import sqlite3
 from typing import TypedDict
 
 from server.base import clock
-from server.domain.audit_chain import ChainedEntry, ChainWalk, entry_hash
+from server.domain.audit_chain import Anchor, ChainedEntry, ChainWalk, entry_hash
 from server.storage.repository import Repository
 from server.storage.rows import all_rows
 
@@ -85,7 +87,7 @@ class AuditLog(Repository):
         """Every entry checked against the chain, in id order (read in one transaction)."""
 
         def read(c: sqlite3.Connection) -> ChainWalk:
-            walk = ChainWalk()
+            walk = ChainWalk(_anchor(c))
             for row in c.execute("SELECT * FROM audit_log ORDER BY id"):
                 walk.add(_chained(row))
             return walk
@@ -111,6 +113,66 @@ class AuditLog(Repository):
         rows = await self.db.run(lambda c: all_rows(c.execute(
             f"SELECT * FROM audit_log WHERE {' AND '.join(where)} ORDER BY id", args)))
         return [_chained(r) for r in rows]
+
+
+    async def anchor(self) -> Anchor | None:
+        """Where the chain starts since retention deleted its oldest entries (None: entry 1)."""
+        return await self.db.run(_anchor)
+
+    async def latest(self, action: str) -> ChainedEntry | None:
+        """The most recent entry of ``action``."""
+        row = await self.db.run(lambda c: c.execute(
+            "SELECT * FROM audit_log WHERE action = ? ORDER BY id DESC LIMIT 1",
+            (action,)).fetchone())
+        return None if row is None else _chained(row)
+
+    async def prune(self, before: str) -> tuple[Anchor, int] | None:
+        """Delete the entries older than ``before`` (a database time), never the last one; the
+        anchor moves to the first entry kept. Returns the new anchor and how many entries went
+        (None: none was old enough). Call it inside an act that then audits the prune with the
+        anchor (``Anchor.describe``): ``proxima audit verify`` checks the two agree."""
+
+        def q(c: sqlite3.Connection) -> tuple[Anchor, int] | None:
+            oldest, last = c.execute("SELECT min(id), max(id) FROM audit_log").fetchone()
+            if last is None:
+                return None
+            kept = c.execute("SELECT min(id) FROM audit_log WHERE at >= ?", (before,)).fetchone()
+            first_kept = min(last, kept[0] if kept[0] is not None else last)
+            if first_kept <= oldest:
+                return None
+            previous = c.execute("SELECT hash FROM audit_log WHERE id < ? ORDER BY id DESC"
+                                 " LIMIT 1", (first_kept,)).fetchone()[0]
+            anchor = Anchor(first_kept, previous)
+            # The flag row lets the trigger allow these deletes, in this transaction only.
+            c.execute("INSERT INTO audit_prune (id) VALUES (1)")
+            c.execute("INSERT INTO audit_anchor (id, first_id, previous_hash, pruned_at)"
+                      " VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                      " first_id = excluded.first_id, previous_hash = excluded.previous_hash,"
+                      " pruned_at = excluded.pruned_at",
+                      (anchor.first_id, anchor.previous_hash, clock.to_db(clock.now())))
+            deleted = c.execute("DELETE FROM audit_log WHERE id < ?", (first_kept,)).rowcount
+            c.execute("DELETE FROM audit_prune")
+            return anchor, deleted
+
+        return await self.db.transaction(q)
+
+    async def count_before(self, before: str) -> int:
+        """How many entries ``prune(before)`` would delete (for a dry run)."""
+        return int(await self.db.run(lambda c: c.execute(
+            "SELECT count(*) FROM audit_log WHERE id < coalesce((SELECT min(id) FROM audit_log"
+            " WHERE at >= ?), (SELECT max(id) FROM audit_log))", (before,)).fetchone()[0]))
+
+    def pseudonym(self, text: str) -> str:
+        """A keyed hash of ``text`` (HMAC-SHA-256 under a key derived from the secret key, 16
+        hex digits): the same text gives the same pseudonym, which reveals nothing of it. For
+        what must not be written in clear to the immutable trail (an email typed at login)."""
+        digest = hmac.new(self.sealer.pseudonym_key, text.encode("utf-8"), hashlib.sha256)
+        return digest.hexdigest()[:16]
+
+
+def _anchor(c: sqlite3.Connection) -> Anchor | None:
+    row = c.execute("SELECT first_id, previous_hash FROM audit_anchor WHERE id = 1").fetchone()
+    return None if row is None else Anchor(row[0], row[1])
 
 
 def _chained(r: sqlite3.Row) -> ChainedEntry:

@@ -86,6 +86,8 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA foreign_keys=ON")
+    # Deleted rows are overwritten with zeros, not left in free pages (erasure, retention).
+    conn.execute("PRAGMA secure_delete=ON")
     conn.execute("PRAGMA busy_timeout=5000")
     conn.create_function("proxima_audit_hash", 8, _audit_hash, deterministic=True)
     version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -225,6 +227,12 @@ class Database:
             return await self.run(probe)
         except (sqlite3.Error, StorageUnavailable):
             return False
+
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the database and empty it (after an erasure: deleted rows leave no
+        copy in the WAL); False when a reader elsewhere kept part of it."""
+        busy = await self.run(lambda c: c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
+        return not busy[0]
 
     def close(self) -> None:
         self._executor.submit(self._conn.close).result()

@@ -19,6 +19,8 @@ from server.storage.db import Database
 from server.storage.groups import GroupRepository
 from server.storage.interviews import InterviewRepository
 from server.storage.outbox import OutboxRepository
+from server.storage.personal_data import PersonalDataRepository
+from server.storage.retention import RetentionRepository
 
 
 class Store:
@@ -37,6 +39,8 @@ class Store:
         self.interviews = InterviewRepository(db, sealer)
         self.groups = GroupRepository(db, sealer)
         self.call_notes = CallNotesRepository(db, sealer)
+        self.personal_data = PersonalDataRepository(db, sealer)
+        self.retention = RetentionRepository(db, sealer)
 
     def atomic(self) -> contextlib.AbstractAsyncContextManager[None]:
         """One business act: what is written inside commits whole, or not at all."""
