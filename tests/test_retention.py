@@ -25,7 +25,7 @@ from test_startup import cli_env, proxima
 from server.base import clock
 from server.domain.retention import JOB
 from server.edge.http import CONFIG
-from server.services import retention
+from server.services import audit_trail, retention
 from server.storage import startup
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -142,6 +142,9 @@ async def test_retention_deletes_what_is_past_and_keeps_the_rest(make_proxima, m
     assert verified.returncode == 0, verified.stderr
     assert f"(from entry {anchor.first_id}: the older ones were deleted by retention)" in \
         verified.stdout
+    # A head logged before the prune names an entry retention deleted: said, not "intact".
+    stale = await audit_trail.verify(store, (1, "0" * 64))
+    assert not stale.ok and "was deleted by retention" in stale.line
     with sqlite3.connect(data / "proxima.sqlite3") as db:
         for statements in (["DELETE FROM audit_log WHERE id = ?"],
                            ["INSERT INTO audit_prune (id) VALUES (1)",

@@ -292,3 +292,60 @@ def test_a_group_log_keeps_that_someone_came_not_who():
     assert scrubbed["consents"] == [{"participant": "g:8"}]
     assert scrubbed["closing"]["follow_ups"] == [{"who": "everyone", "what": "b"}]
     assert "Fatou" not in json.dumps(scrubbed)
+
+
+async def test_erasure_from_the_command_line(proxima, cert_dir):
+    from conftest import new_case
+    from test_startup import cli_env
+    from test_startup import proxima as command
+
+    anne = await proxima.worker()
+    admin = await proxima.worker(email="root@example.org", name="Ada Admin", role="admin")
+    case = await new_case(anne)
+    await anne.json("PUT", f"/api/cases/{case['id']}/legal-hold", {"reason": "Enquête"})
+    env = cli_env(proxima.app[CONFIG].data_dir, cert_dir)
+    held = command("cases", "erase", str(case["id"]), env=env)
+    assert held.returncode == 2 and "legal hold" in held.stderr, held.stderr
+    await admin.json("DELETE", f"/api/cases/{case['id']}/legal-hold")
+    done = command("cases", "erase", str(case["id"]), env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Erased case {case['id']}:")
+    assert await proxima.store.cases.get(case["id"]) is None
+    missing = command("cases", "erase", "999999", env=env)
+    assert missing.returncode == 2 and "there is no case 999999" in missing.stderr
+    assert await audited(proxima, "erase_case") == [("cli", "refused:legal_hold", case["id"]),
+                                                    ("cli", "ok", case["id"])]
+
+
+async def test_an_erased_person_leaves_a_nameless_stay_in_a_group_session(proxima):
+    import datetime as dt
+
+    from test_no_recording import plan_group
+
+    from server.domain.room import RoomRef
+    from server.domain.session_log import SessionLog
+
+    anne = await proxima.worker(role="facilitator")
+    admin = await proxima.worker(email="root@example.org", name="Ada Admin", role="admin")
+    planned = await plan_group(proxima, anne)
+    group = await proxima.store.groups.get(planned["group"]["id"])
+    fatou_case, karim_case = planned["cases"]
+    [fatou], [karim] = (await proxima.store.appointments.for_case(fatou_case),
+                        await proxima.store.appointments.for_case(karim_case))
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    log = SessionLog(started_at=start.isoformat())
+    log.joined(f"a:{fatou.id}", "Fatou Diallo", "person", start)
+    log.joined(f"a:{karim.id}", "Karim Benali", "person", start)
+    log.consents = [{"participant": f"a:{fatou.id}"}, {"participant": f"a:{karim.id}"}]
+    room = RoomRef(group.public_id, group.facilitator_id, "", "worker_calls", start, start,
+                   group_id=group.id)
+    await proxima.store.interviews.start(room, log)
+
+    await admin.json("POST", f"/api/cases/{fatou_case}/erase")
+    kept = await proxima.store.interviews.latest_in(room)
+    names = {pid: p.name for pid, p in kept.log.participants.items()}
+    assert names == {f"a:{fatou.id}": "", f"a:{karim.id}": "Karim Benali"}
+    assert kept.log.consents == [{"participant": f"a:{karim.id}"}]
+    members = await proxima.store.groups.members(group.id)
+    assert [m.appointment_id for m in members if m.role == "person"] == [karim.id]
+    assert await proxima.store.cases.get(karim_case) is not None
