@@ -20,6 +20,7 @@ from server.edge import (
     api_interviews,
     api_outbox,
     api_rights,
+    api_webhooks,
     case_exports,
     console,
     group_end,
@@ -51,11 +52,13 @@ from server.jobs.audit_head import log_heads
 from server.jobs.outbox import Postman
 from server.jobs.retention import retain_daily
 from server.jobs.sessions import end_sessions
+from server.jobs.webhooks import Dispatcher
 from server.live.bus import LiveBus
 from server.live.limits import Clock, LoginThrottle, SignallingLimits
 from server.live.timers import RoomClock, SystemRoomClock
 from server.media import audio_level
 from server.media.echo_peer import EchoPeers
+from server.services import webhooks
 from server.services.cases import Cases
 from server.services.connection_tests import ConnectionTests
 from server.services.groups import Groups
@@ -89,8 +92,8 @@ def create_app(config: Config, run_jobs: bool = True, *, clock: Clock = time.mon
                                   clock=clock,
                                   address_free_attempts=config.login_address_free_attempts)
     for module in (health, api_auth, api_account, api_cases, api_groups, api_admin, api_outbox,
-                   api_interviews, api_rights, case_exports, console, group_end, groups_pages,
-                   join, live, signalling):
+                   api_interviews, api_rights, api_webhooks, case_exports, console, group_end,
+                   groups_pages, join, live, signalling):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", WEB_DIR / "static", name="static")
     app.router.add_get("/favicon.ico", _favicon)  # browsers ask for it at the root
@@ -114,6 +117,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     store = storage.open_store(config)  # refuses a missing or wrong key, a read-only or full disk
     app[STORE] = store
     app[POSTMAN] = Postman(store, config)
+    await webhooks.sync_settings(store, config)  # the endpoints of PROXIMA_WEBHOOKS
+    app[api_webhooks.DISPATCHER] = Dispatcher(store, config)
     app[BUS] = LiveBus()
     app[LIVE_ACCESS] = LiveAccess(store, app[BUS], config)
     app[CASES] = Cases(store, app[LIVE_ACCESS])
@@ -139,6 +144,7 @@ async def _close_websockets(app: web.Application) -> None:
 async def _jobs(app: web.Application) -> AsyncIterator[None]:
     """The background jobs (server/jobs/), stopped with the app."""
     tasks = [asyncio.create_task(app[POSTMAN].run(), name="outbox"),
+             asyncio.create_task(app[api_webhooks.DISPATCHER].run(), name="webhooks"),
              asyncio.create_task(end_sessions(app[INTERVIEWS]), name="sessions"),
              asyncio.create_task(recheck_access(app[LIVE_ACCESS]), name="access"),
              asyncio.create_task(log_heads(app[STORE], app[CONFIG].audit_head_minutes),

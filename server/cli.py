@@ -1,4 +1,5 @@
-"""The ``proxima`` command: serve, create-worker, disable-worker, make-certs, check, audit, keys."""
+"""The ``proxima`` command: serve, create-worker, disable-worker, make-certs, check, audit, keys,
+webhooks."""
 
 from __future__ import annotations
 
@@ -283,6 +284,22 @@ def cmd_keys(config: settings.Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhooks(config: settings.Config, args: argparse.Namespace) -> int:
+    """``webhooks list``, ``webhooks replay --since ...``, ``webhooks secret``."""
+    from server.domain.models import Invalid
+    from server.services import webhooks
+
+    wanted = {k: getattr(args, k, None) for k in ("since", "until", "endpoint")}
+    try:
+        lines = [webhooks.new_secret()] if args.webhooks_command == "secret" else _with_store(
+            config, lambda s: webhooks.command(s, config.timezone, args.webhooks_command, **wanted))
+    except Invalid as exc:
+        print(f"proxima: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0
+
+
 def _rotation_state(db: Database, sealer: crypto.Sealer) -> str:
     """What ``proxima check`` says while PROXIMA_OLD_SECRET_KEY is set."""
     from server.storage.key_rotation import left_to_reseal
@@ -329,6 +346,14 @@ def parser() -> argparse.ArgumentParser:
                                             "key (the old one in PROXIMA_OLD_SECRET_KEY)")
     rotate.add_argument("--batch", type=_positive, default=200, help="values per transaction")
     rotate.add_argument("--batches", type=_positive, help="stop after this many batches")
+    hooks = sub.add_parser("webhooks", help="endpoints that receive the case records: list, "
+                           "replay, secret").add_subparsers(dest="webhooks_command", required=True)
+    hooks.add_parser("list", help="each endpoint, its state and queue")
+    replay = hooks.add_parser("replay", help="send again the entries written in a range")
+    replay.add_argument("--since", required=True, help="YYYY-MM-DD[ HH:MM], local time")
+    replay.add_argument("--until", help="YYYY-MM-DD[ HH:MM], included (default: now)")
+    replay.add_argument("--endpoint", help="only this endpoint (its name)")
+    hooks.add_parser("secret", help="print a fresh signing secret (for PROXIMA_WEBHOOKS)")
     data_commands.add_commands(sub)
     return p
 
@@ -341,7 +366,7 @@ def _positive(text: str) -> int:
 
 COMMANDS = {"serve": cmd_serve, "create-worker": cmd_create_worker,
             "disable-worker": cmd_disable_worker, "make-certs": cmd_make_certs,
-            "check": cmd_check, "audit": cmd_audit, "keys": cmd_keys,
+            "check": cmd_check, "audit": cmd_audit, "keys": cmd_keys, "webhooks": cmd_webhooks,
             "retention": data_commands.run_command, "cases": data_commands.run_command}
 
 

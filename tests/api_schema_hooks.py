@@ -57,6 +57,10 @@ RULES_NO_SCHEMA_CAN_STATE: dict[tuple[str, str, str | None], str] = {
     ("PATCH /api/workers/{id}", "invalid", "disabled"): "one's own account (who is asking)",
     ("POST /api/cases", "invalid", "worker_id"): "no worker has this id (the database)",
     ("PATCH /api/cases/{id}", "invalid", "worker_id"): "no worker has this id (the database)",
+    ("POST /api/webhooks", "invalid", "name"): "an endpoint has this name (the database)",
+    ("DELETE /api/webhooks/{id}", "invalid", "id"): "an endpoint from the settings (the settings)",
+    **{("POST /api/webhooks/{id}/replay", "invalid", field): "a day or time that exists, and "
+       "an end after the start (the calendar)" for field in ("since", "until")},
 }
 
 

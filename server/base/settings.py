@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from server.base import webhook_targets
+
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 
@@ -108,6 +110,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("outbox_max_attempts", int, 12,
             "Attempts at sending a message when the mail server or SMS gateway answers 'try later'"
             " or cannot be reached; then the message is marked failed for the worker to send."),
+    Setting("webhooks", str, "",
+            "Endpoints that receive every case-record entry, besides those added in the console: "
+            "'name url secret' items separated by commas (the secret: whsec_..., from `proxima "
+            "webhooks secret`); https:// only, http:// only to this machine."),
+    Setting("webhook_interval_seconds", float, 5.0,
+            "How often the webhook queue looks for entries to push."),
+    Setting("webhook_timeout_seconds", float, 10.0,
+            "How long one push may take before it counts as a timeout (and is retried)."),
+    Setting("webhook_retry_seconds", float, 30.0,
+            "First delay before a push that failed for now is retried; it doubles each time, "
+            "with a random part."),
+    Setting("webhook_retry_max_seconds", float, 3600.0, "The longest delay between two tries."),
+    Setting("webhook_give_up_hours", float, 48.0,
+            "How long an entry is retried before it is marked failed and shown to the "
+            "administrator."),
     Setting("turn_urls", str, "",
             "Your TURN servers (coturn), comma-separated, e.g. "
             "turns:turn.example.org:443?transport=tcp; empty: no relay."),
@@ -219,6 +236,12 @@ class Config:
     outbox_interval_seconds: float
     outbox_retry_seconds: float
     outbox_max_attempts: int
+    webhooks: str
+    webhook_interval_seconds: float
+    webhook_timeout_seconds: float
+    webhook_retry_seconds: float
+    webhook_retry_max_seconds: float
+    webhook_give_up_hours: float
     turn_urls: str
     turn_secret: str
     turn_ttl_seconds: int
@@ -290,6 +313,10 @@ def load(environ: Mapping[str, str] | None = None, toml_path: str | None = None)
             values[s.name] = s.default
     config = _config(values)
     _check_networks(BY_NAME["trusted_proxies"], config.trusted_proxies)
+    try:
+        webhook_targets.parse_endpoints(config.webhooks)
+    except ValueError as exc:
+        raise SettingsError(f"PROXIMA_WEBHOOKS: {exc}") from None
     return config
 
 

@@ -15,9 +15,11 @@ from aiohttp import web
 
 from server.base import clock, i18n
 from server.base.settings import Config
+from server.domain.case_export import ENTRY_LABELS
 from server.domain.models import N_, BrowserGroup, Worker
 from server.edge.access import appointment_for, case_for, int_id, visible_cases
 from server.edge.http import CONFIG, LANG_COOKIE, STORE, ApiError, request_language, session_worker
+from server.services import webhooks
 from server.services.scheduling import FURTHEST_AHEAD
 
 routes = web.RouteTableDef()
@@ -167,6 +169,21 @@ async def workers_page(request: web.Request) -> web.Response:
     await store.audit.record(f"worker:{worker.id}", "list_workers", "ok",
                              target=f"{len(workers)} accounts")
     return _page(request, "console/workers.html", worker, workers=workers)
+
+
+@routes.get("/admin/webhooks")
+async def webhooks_page(request: web.Request) -> web.Response:
+    """Webhook endpoints: their state and queue, add, pause, resume, remove (admin only)."""
+    worker = await _console_worker(request)
+    if not worker.is_admin:
+        raise ApiError(403, "admin_only", N_("Only an administrator can do this."))
+    endpoints = await webhooks.states(request.app[STORE], f"worker:{worker.id}")
+    for e in endpoints:  # moments to format in the reader's words
+        for key in ("last_success", "last_error"):
+            e[f"{key}_dt"] = dt.datetime.fromisoformat(e[f"{key}_at"]) if e[f"{key}_at"] \
+                else None
+    return _page(request, "console/webhooks.html", worker, endpoints=endpoints,
+                 labels=ENTRY_LABELS)
 
 
 @routes.get("/ca.pem")

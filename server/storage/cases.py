@@ -7,6 +7,7 @@ from typing import Any
 
 from server.base import clock
 from server.domain.models import Case, CaseEntry
+from server.storage import webhooks
 from server.storage.repository import Repository
 from server.storage.rows import all_rows, inserted_id, maybe_one
 
@@ -59,15 +60,28 @@ class CaseRepository(Repository):
 class CaseEntryRepository(Repository):
     async def add(self, case_id: int, kind: str, data: dict[str, Any],
                   appointment_id: int | None = None) -> None:
+        """Write an entry and, in the same transaction, queue it for every webhook endpoint."""
         sealed = self.sealer.seal(data)
-        await self.db.run(lambda c: c.execute(
-            "INSERT INTO case_entries (case_id, at, kind, appointment_id, sealed)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (case_id, clock.to_db(clock.now()), kind, appointment_id, sealed)))
+        at = clock.to_db(clock.now())
+
+        def q(c: sqlite3.Connection) -> None:
+            entry_id = inserted_id(c.execute(
+                "INSERT INTO case_entries (case_id, at, kind, appointment_id, sealed)"
+                " VALUES (?, ?, ?, ?, ?)", (case_id, at, kind, appointment_id, sealed)))
+            webhooks.enqueue(c, entry_id, case_id, at)
+        await self.db.transaction(q)
+
+    async def get(self, entry_id: int) -> CaseEntry | None:
+        r = await self.db.run(lambda c: maybe_one(c.execute(
+            "SELECT * FROM case_entries WHERE id = ?", (entry_id,))))
+        return self._entry(r) if r else None
+
+    def _entry(self, r: sqlite3.Row) -> CaseEntry:
+        return CaseEntry(id=r["id"], case_id=r["case_id"], at=clock.from_db(r["at"]),
+                         kind=r["kind"], appointment_id=r["appointment_id"],
+                         data=self.sealer.open(r["sealed"]))
 
     async def for_case(self, case_id: int) -> list[CaseEntry]:
         rows = await self.db.run(lambda c: all_rows(c.execute(
             "SELECT * FROM case_entries WHERE case_id = ? ORDER BY at, id", (case_id,))))
-        return [CaseEntry(id=r["id"], case_id=r["case_id"], at=clock.from_db(r["at"]),
-                          kind=r["kind"], appointment_id=r["appointment_id"],
-                          data=self.sealer.open(r["sealed"])) for r in rows]
+        return [self._entry(r) for r in rows]

@@ -21,6 +21,7 @@ from server.storage.interviews import InterviewRepository
 from server.storage.outbox import OutboxRepository
 from server.storage.personal_data import PersonalDataRepository
 from server.storage.retention import RetentionRepository
+from server.storage.webhooks import WebhookRepository
 
 
 class Store:
@@ -41,6 +42,7 @@ class Store:
         self.call_notes = CallNotesRepository(db, sealer)
         self.personal_data = PersonalDataRepository(db, sealer)
         self.retention = RetentionRepository(db, sealer)
+        self.webhooks = WebhookRepository(db, sealer)
 
     def atomic(self) -> contextlib.AbstractAsyncContextManager[None]:
         """One business act: what is written inside commits whole, or not at all."""
