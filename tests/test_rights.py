@@ -349,3 +349,17 @@ async def test_an_erased_person_leaves_a_nameless_stay_in_a_group_session(proxim
     members = await proxima.store.groups.members(group.id)
     assert [m.appointment_id for m in members if m.role == "person"] == [karim.id]
     assert await proxima.store.cases.get(karim_case) is not None
+
+
+async def test_a_legal_hold_needs_a_reason_and_nothing_else(proxima):
+    from conftest import new_case
+
+    anne = await proxima.worker()
+    case = await new_case(anne)
+    url = f"/api/cases/{case['id']}/legal-hold"
+    assert (await anne.json("PUT", url, {"reason": "  "}, status=400))["field"] == "reason"
+    assert (await anne.json("PUT", url, {"reason": "x", "until": "2030"},
+                            status=400))["field"] == "until"
+    assert (await anne.json("PUT", "/api/cases/9223372036854775808/legal-hold", {"reason": "x"},
+                            status=404))["error"] == "not_found"
+    assert await proxima.store.personal_data.hold(case["id"]) is None

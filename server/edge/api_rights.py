@@ -8,7 +8,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.base import clock
-from server.domain.models import N_, Case, Worker, check_text
+from server.domain.models import N_, Case, Invalid, Worker, check_text
 from server.edge.access import case_for, int_id
 from server.edge.console import _console_language
 from server.edge.http import CONFIG, LIVE_ACCESS, STORE, ApiError, json_body, require_worker
@@ -49,9 +49,12 @@ async def personal_data(request: web.Request) -> web.Response:
 async def set_legal_hold(request: web.Request) -> web.Response:
     """Put the case under a legal hold, with why (its worker or an administrator)."""
     worker = await require_worker(request)
-    data = await json_body(request)
-    reason = check_text("reason", data.get("reason", ""), rights.HOLD_REASON_MAX)
     case = await _case(request, worker, "request_legal_hold")
+    data = await json_body(request)
+    unknown = sorted(set(data) - {"reason"})
+    if unknown:
+        raise Invalid(unknown[0], N_("Unknown field."))
+    reason = check_text("reason", data.get("reason", ""), rights.HOLD_REASON_MAX)
     hold = await rights.set_hold(request.app[STORE], worker, case, reason)
     return web.json_response({"legal_hold": hold.public()})
 
