@@ -4,7 +4,8 @@ A real aiohttp receiver on loopback, started by the test, verifies each signatur
 ``standardwebhooks`` library and validates each payload against docs/schemas/case-entry.v1. The
 acceptance: the receiver is down (connection refused, then 503s) while several cases get several
 entries; the server's wall clock is moved instead of waiting; Proxima is restarted in between;
-then the receiver comes back and has every entry exactly once per webhook id, in order per case.
+then the receiver comes back and has every entry exactly once per webhook id, in order per case
+(one 2xx is lost on the way back: that id comes twice and is processed once).
 Then: a 400 stops that entry (shown to the administrator) and not the case's later ones; pause
 holds the queue and resume sends it; `proxima webhooks replay` (the real command, in a
 subprocess) sends a range again with the same ids; two dispatchers on one database never send an
@@ -82,6 +83,9 @@ class Receiver:
         self.secret = secret
         self.status = 200
         self.refuse: Any = None
+        self.lose_next_answer = False  # process the next entry, then drop the connection
+        self.lost: list[str] = []
+        self.seen: collections.Counter[str] = collections.Counter()  # ids answered while well
         self.requests: list[tuple[bytes, dict[str, str]]] = []
         self.processed: dict[str, dict[str, Any]] = {}
         self.order: dict[int, list[int]] = collections.defaultdict(list)
@@ -98,12 +102,18 @@ class Receiver:
         if self.status != 200:
             return web.Response(status=self.status)
         payload = Webhook(self.secret).verify(body, headers)  # raises on a bad signature
+        self.seen[headers["webhook-id"]] += 1
         if self.refuse is not None and self.refuse(payload):
             return web.json_response({"error": "cannot file this"}, status=400)
         webhook_id = headers["webhook-id"]
         if webhook_id not in self.processed:
             self.processed[webhook_id] = payload
             self.order[payload["case"]["id"]].append(payload["entry"]["id"])
+            if self.lose_next_answer:  # filed, but the 2xx never reaches Proxima
+                self.lose_next_answer = False
+                self.lost.append(webhook_id)
+                assert request.transport is not None
+                request.transport.abort()
         return web.Response(status=204)
 
     async def start(self) -> None:
@@ -220,13 +230,24 @@ async def test_every_entry_arrives_once_in_order_after_an_outage_and_a_restart(
     admin_again = proxima.client()
     await admin_again.login("admin@example.org", "worker-password-for-tests")
     receiver.status = 200
+    receiver.lose_next_answer = True
     wall.advance(hours=2)
+    await eventually(lambda: receiver.lost)
+    # The entry whose answer was lost is tried again later; its case waits for it meanwhile.
+    await eventually(async_check(lambda: endpoint_state(admin_again, "logiciel-metier"),
+                                 lambda s: s["last_error"] == "unreachable"))
+    wall.advance(hours=1)
     await eventually(lambda: receiver.entry_ids() == sorted(entries), timeout=20)
+    await eventually(async_check(lambda: endpoint_state(admin_again, "logiciel-metier"),
+                                 lambda s: s["backlog"] == 0))
 
     # Each entry exactly once per webhook id, in order per case, signed, as the schema says.
     assert len(receiver.processed) == len(entries)
     ids = [headers["webhook-id"] for _, headers in receiver.requests]
     assert set(ids) == set(receiver.processed)
+    # Seen twice (the lost 2xx), processed once; every other id came once after the outage.
+    assert len(receiver.lost) == 1 and receiver.seen[receiver.lost[0]] == 2
+    assert all(count == 1 for i, count in receiver.seen.items() if i != receiver.lost[0])
     for case in cases:
         assert receiver.order[case] == sorted(e for e, c in entries.items() if c == case)
     check_every_request(receiver, receiver.secret)
