@@ -363,3 +363,35 @@ async def test_a_legal_hold_needs_a_reason_and_nothing_else(proxima):
     assert (await anne.json("PUT", "/api/cases/9223372036854775808/legal-hold", {"reason": "x"},
                             status=404))["error"] == "not_found"
     assert await proxima.store.personal_data.hold(case["id"]) is None
+
+
+async def test_erasure_and_retention_leave_nothing_in_the_webhook_queue(make_proxima):
+    import datetime as dt
+
+    from conftest import free_port, new_case
+
+    from server.base import clock
+    from server.services import retention, webhooks
+
+    hook = f"crm http://127.0.0.1:{free_port()}/hook {webhooks.new_secret()}"  # nobody listens
+    running = await make_proxima(webhooks=hook, webhook_retry_seconds=3600.0)
+    anne = await running.worker()
+    admin = await running.worker(email="root@example.org", name="Ada Admin", role="admin")
+    erased, kept = await new_case(anne), await new_case(anne, reference="DOS-KEPT")
+    store = running.store
+
+    async def queued(case_id):
+        return await store.db.run(lambda c: c.execute(
+            "SELECT count(*) FROM webhook_deliveries WHERE case_id = ?", (case_id,)).fetchone()[0])
+
+    assert await queued(erased["id"]) and await queued(kept["id"])
+    await admin.json("POST", f"/api/cases/{erased['id']}/erase")
+    assert await queued(erased["id"]) == 0 and await queued(kept["id"]) > 0
+    # A connection test's entry deleted by retention leaves the queue too.
+    await store.entries.add(kept["id"], "test_done", {"recommendation": "video"})
+    before = await queued(kept["id"])
+    await store.db.run(lambda c: c.execute(  # made 95 days ago
+        "UPDATE case_entries SET at = ? WHERE kind = 'test_done'",
+        (clock.to_db(clock.now() - dt.timedelta(days=95)),)))
+    report = await retention.run(store, running.app[CONFIG], "retention")
+    assert report.test_entries == 1 and await queued(kept["id"]) == before - 1

@@ -39,6 +39,7 @@ class LegalHold:
 # :case, and the temporary tables erase_appointments, erase_invitations, erase_browsers.
 _IN_APPOINTMENTS = "appointment_id IN (SELECT id FROM erase_appointments)"
 _DELETIONS = (
+    ("webhook_deliveries", "case_id = :case"),  # the queue of its entries (also ON DELETE CASCADE)
     ("consent_records", _IN_APPOINTMENTS),
     ("connection_tests", _IN_APPOINTMENTS),
     ("call_notes", _IN_APPOINTMENTS),
@@ -117,7 +118,7 @@ class PersonalDataRepository(Repository):
             c.execute(f"CREATE TEMP TABLE {name} AS {select}", (case_id,))
         self._scrub_groups(c)
         counts: dict[str, int] = {}
-        for table, where in (*_extra_deletions(c), *_DELETIONS):
+        for table, where in _DELETIONS:
             counts[table] = c.execute(f"DELETE FROM {table} WHERE {where}",
                                       {"case": case_id}).rowcount
         for name in ("erase_appointments", "erase_invitations", "erase_browsers"):
@@ -137,14 +138,3 @@ class PersonalDataRepository(Repository):
             c.execute("UPDATE interview_sessions SET sealed = ? WHERE id = ?",
                       (self.sealer.seal(log), r["id"]))
 
-
-def _extra_deletions(c: sqlite3.Connection) -> list[tuple[str, str]]:
-    """Rows of tables that came after this module, when they exist: the webhook queue's
-    deliveries of the case's record entries (migration 010)."""
-    tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    found = []
-    if "webhook_deliveries" in tables:
-        columns = {r[1] for r in c.execute("PRAGMA table_info(webhook_deliveries)")}
-        if "case_id" in columns:
-            found.append(("webhook_deliveries", "case_id = :case"))
-    return found
