@@ -182,3 +182,25 @@ async def test_one_run_a_day_with_two_processes(tmp_path, cert_dir):
     finally:
         first.db.close()
         second.db.close()
+
+
+async def test_a_group_session_goes_once_none_of_its_persons_is_left(proxima, monkeypatch):
+    from test_no_recording import plan_group
+
+    anne = await proxima.worker(role="facilitator")
+    planned = await plan_group(proxima, anne)
+    group_id = planned["group"]["id"]
+    first, second = planned["cases"]
+    await anne.json("PUT", f"/api/cases/{second}/legal-hold", {"reason": "Enquête"})
+    wall = Wall(monkeypatch)
+    wall.days_ago(-800)  # 800 days later
+    store, config = proxima.store, proxima.app[CONFIG]
+    report = await retention.run(store, config, "retention")
+    assert report.cases == [first] and report.groups == []  # a held person is still in it
+    assert await store.groups.get(group_id) is not None
+    await store.personal_data.lift_hold(second)
+    report = await retention.run(store, config, "retention")
+    assert report.cases == [second] and report.groups == [group_id]
+    assert "1 group sessions left without any person" in report.summary()
+    assert await store.groups.get(group_id) is None
+    assert await store.groups.members(group_id) == []

@@ -3,7 +3,8 @@
 - **Case data**: ``case_days`` after the last contact with the person, the latest of the case's
   opening, its record's entries, its appointments' planned starts and its sessions' starts (so
   an appointment planned ahead keeps the case). CNIL's framework for social support files: two
-  years after the last contact.
+  years after the last contact. A group session goes once none of its persons' cases is left
+  and it started longer than ``case_days`` ago.
 - **Connection-test results**: ``test_days`` after the test (three months): the results kept
   with the appointment and the record's entries that copy them.
 - **The security log** (the audit trail): ``audit_days`` after each entry (twelve months).
@@ -54,6 +55,7 @@ class RetentionReport:
 
     dry_run: bool
     cases: list[int] = dataclasses.field(default_factory=list)
+    groups: list[int] = dataclasses.field(default_factory=list)
     held: int = 0
     tests: int = 0
     test_entries: int = 0
@@ -64,13 +66,16 @@ class RetentionReport:
     def deleted_anything(self) -> bool:
         """Whether the run found cases, test results or login sessions to delete (the audit
         entries are pruned after it)."""
-        return bool(self.cases or self.tests or self.test_entries or self.logins)
+        return bool(self.cases or self.groups or self.tests or self.test_entries
+                    or self.logins)
 
     def summary(self) -> str:
         """One line, for the CLI, the logs and the audit entry (ids and counts only)."""
         verb = "would delete" if self.dry_run else "deleted"
         cases = ", ".join(str(c) for c in self.cases) or "none"
-        return (f"{verb}: {len(self.cases)} cases ({cases}), {self.tests} connection-test "
+        groups = f", {len(self.groups)} group sessions left without any person" \
+            if self.groups else ""
+        return (f"{verb}: {len(self.cases)} cases ({cases}){groups}, {self.tests} connection-test "
                 f"results and {self.test_entries} record entries of tests, "
                 f"{self.audit_entries} audit entries, {self.logins} expired login sessions; "
                 f"{self.held} cases kept under a legal hold")

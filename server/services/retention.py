@@ -3,7 +3,8 @@
 
 A run deletes, in this order: the cases whose last contact is older than
 ``retention_case_days`` (whole, as an erasure does, one act each; never a case under a legal
-hold), the connection-test results older than ``retention_test_days``, the workers' login
+hold), the group sessions none of whose persons' cases is left (planned as long ago), the
+connection-test results older than ``retention_test_days``, the workers' login
 sessions that no longer let anyone in, and last the audit entries older than
 ``retention_audit_days`` (so that the run's own entries are kept), moving the chain's anchor.
 Each deletion is audited by ids and counts only (a run that found nothing writes only its day's
@@ -42,6 +43,9 @@ async def run(store: Store, config: Config, actor: str, dry_run: bool = False,
     if not dry_run:
         for case_id in report.cases:
             await _delete_case(store, actor, case_id)
+    if cutoffs.last_contact is not None:
+        report.groups = await store.retention.groups_past(cutoffs.last_contact,
+                                                          delete=not dry_run)
     if cutoffs.tests is not None:
         report.tests, report.test_entries = await store.retention.tests_past(
             cutoffs.tests, delete=not dry_run)

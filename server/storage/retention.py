@@ -84,6 +84,25 @@ class RetentionRepository(Repository):
 
         return await self.db.transaction(q)
 
+    async def groups_past(self, cutoff: dt.datetime, delete: bool) -> list[int]:
+        """Group sessions planned before ``cutoff`` none of whose persons' cases is left (each
+        was deleted, by retention or on request): their title, agenda, members and sessions'
+        logs. Deleted when ``delete``; their ids, either way."""
+        where = ("starts_at < ? AND NOT EXISTS (SELECT 1 FROM appointments a"
+                 " WHERE a.group_id = group_sessions.id)")
+
+        def q(c: sqlite3.Connection) -> list[int]:
+            ids = [r[0] for r in c.execute(f"SELECT id FROM group_sessions WHERE {where}"
+                                           " ORDER BY id", (clock.to_db(cutoff),))]
+            if delete and ids:
+                marks = ", ".join("?" * len(ids))
+                for table, column in (("interview_sessions", "group_id"),
+                                      ("group_members", "group_id"), ("group_sessions", "id")):
+                    c.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", ids)
+            return ids
+
+        return await self.db.transaction(q)
+
     async def expired_logins(self, idle_before: dt.datetime, started_before: dt.datetime,
                              delete: bool) -> int:
         """Workers' login sessions that no longer let anyone in (idle or too old)."""
