@@ -97,5 +97,7 @@ async def run_daily(store: Store, config: Config, claimer: str) -> RetentionRepo
         return None
     report = await run(store, config, "retention")
     await store.retention.finish_day(JOB, day, report.summary())
-    log.info("retention %s: %s", day.isoformat(), report.summary())
+    # Said only when something went: a start's first login stays the last thing on the screen.
+    level = logging.INFO if report.deleted_anything or report.audit_entries else logging.DEBUG
+    log.log(level, "retention %s: %s", day.isoformat(), report.summary())
     return report
