@@ -513,3 +513,28 @@ def test_the_api_description_states_the_same_address_rule():
     assert spec["components"]["schemas"]["WebhookName"]["pattern"] == NAME_PATTERN
     assert url_problem("https://crm.example.org:65535/a?b=c") is None
     assert url_problem("https://crm.example.org:65536/") is not None
+
+
+async def test_an_entry_failing_for_too_long_is_given_up_and_shown(make_proxima, receiver,
+                                                                     monkeypatch):
+    wall = Wall(monkeypatch)
+    proxima = await make_proxima(**{**QUICK, "webhook_give_up_hours": 1.0})
+    admin = await proxima.worker("admin@example.org", "Alex Admin", role="admin")
+    anne = await proxima.worker()
+    receiver.secret = (await admin.json("POST", "/api/webhooks", {
+        "name": "crm", "url": receiver.url}, status=201))["secret"]
+    receiver.status = 503
+    await receiver.start()
+    case = await new_case(anne)
+    await eventually(lambda: receiver.requests)
+    wall.advance(minutes=61)  # the next try comes after the hour: given up, not tried again
+    await eventually(async_check(lambda: endpoint_state(admin, "crm"), lambda s: s["problems"]))
+    state = await endpoint_state(admin, "crm")
+    assert [(p["kind"], p["status"], p["reason"]) for p in state["problems"]] == [
+        ("case_opened", "failed", "http_503")]
+    assert state["backlog"] == 0
+    # The case's later entries are not held back by it.
+    receiver.status = 200
+    await anne.json("PATCH", f"/api/cases/{case['id']}", {"mobile": "06 98 76 54 32"})
+    await eventually(lambda: [p["entry"]["kind"] for p in receiver.processed.values()]
+                     == ["case_updated"])
