@@ -18,6 +18,7 @@ import asyncio
 import collections
 import datetime as dt
 import json
+import logging
 import os
 import sqlite3
 import subprocess
@@ -277,7 +278,8 @@ def cli(config: Any, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_a_refusal_stops_that_entry_pause_holds_and_replay_sends_again(
-        make_proxima, receiver):
+        make_proxima, receiver, caplog):
+    caplog.set_level(logging.DEBUG)
     proxima = await make_proxima(**QUICK)
     admin = await proxima.worker("admin@example.org", "Alex Admin", role="admin")
     anne = await proxima.worker()
@@ -340,6 +342,11 @@ async def test_a_refusal_stops_that_entry_pause_holds_and_replay_sends_again(
     for done in ("add_webhook", "pause_webhook", "resume_webhook", "read_webhooks"):
         assert (f"worker:{admin_id}", done) in actions
     assert ("cli", "replay_webhooks") in actions and ("cli", "read_webhooks") in actions
+    # The log says which entry went where, never what it held nor what the receiver answered.
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert f"webhook crm: entry {refused} refused (http_400)" in logged
+    for secret_text in ("Malentendante", "06 98 76 54 32", case["reference"], "cannot file"):
+        assert secret_text not in logged
 
 
 def a_case(reference: str) -> Case:
