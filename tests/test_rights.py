@@ -395,3 +395,15 @@ async def test_erasure_and_retention_leave_nothing_in_the_webhook_queue(make_pro
         (clock.to_db(clock.now() - dt.timedelta(days=95)),)))
     report = await retention.run(store, running.app[CONFIG], "retention")
     assert report.test_entries == 1 and await queued(kept["id"]) == before - 1
+
+
+async def test_the_persons_page_is_in_their_language(proxima):
+    from conftest import new_case
+
+    anne = await proxima.worker()
+    case = await new_case(anne, language="en", person_name="Grace Owusu")
+    response = await anne.request("GET", f"/api/cases/{case['id']}/personal-data",
+                                  headers={"Accept-Language": "fr"})
+    with zipfile.ZipFile(io.BytesIO(await response.read())) as archive:
+        html = archive.read("donnees.html").decode("utf-8")
+    assert '<html lang="en">' in html and "<h1>Your data</h1>" in html

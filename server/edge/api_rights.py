@@ -10,7 +10,6 @@ from aiohttp import web
 from server.base import clock
 from server.domain.models import N_, Case, Invalid, Worker, check_text
 from server.edge.access import case_for, int_id
-from server.edge.console import _console_language
 from server.edge.http import CONFIG, LIVE_ACCESS, STORE, ApiError, json_body, require_worker
 from server.services import rights
 
@@ -37,8 +36,8 @@ async def personal_data(request: web.Request) -> web.Response:
     worker = await require_worker(request)
     case = await _case(request, worker, "export_personal_data")
     config = request.app[CONFIG]
-    body = await rights.access_file(request.app[STORE], case,
-                                    _console_language(request, worker), config.timezone,
+    # The page is the person's: in their language (the case's language of invitations).
+    body = await rights.access_file(request.app[STORE], case, case.language, config.timezone,
                                     config.service_name)
     name = f"donnees-dossier-{case.id}-{clock.now().date().isoformat()}.zip"
     return web.Response(body=body, content_type="application/zip",

@@ -64,7 +64,7 @@ async def run(store: Store, config: Config, actor: str, dry_run: bool = False,
 async def _delete_case(store: Store, actor: str, case_id: int) -> None:
     async with store.atomic():
         counts = await store.personal_data.erase(case_id)
-        if counts is not None:  # None: a hold was set meanwhile
+        if counts:  # None: a hold was set meanwhile; empty: erased meanwhile
             await store.audit.record(actor, "retention_delete_case", "ok", case_id=case_id,
                                      target=f"{sum(counts.values())} rows")
 

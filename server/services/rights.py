@@ -64,8 +64,8 @@ async def collect(store: Store, case: Case) -> dict[str, Any]:
 
 async def access_file(store: Store, case: Case, lang: str, zone: str,
                       service_name: str) -> bytes:
-    """The one file for the right of access: ``donnees.json`` and ``donnees.html`` in a zip.
-    The caller has audited the read (``case_for``)."""
+    """The one file for the right of access: ``donnees.json`` and ``donnees.html`` (in
+    ``lang``, the person's) in a zip. The caller has audited the read (``case_for``)."""
     data = await collect(store, case)
     entries = await store.entries.for_case(case.id)
     lines = [{"entry": e, "label": ENTRY_LABELS.get(e.kind, e.kind), "details": details(e)}
@@ -102,7 +102,7 @@ async def erase(store: Store, actor: str, case_id: int) -> dict[str, int]:
     leave the files."""
     async with store.atomic():
         counts = await store.personal_data.erase(case_id)
-        if counts is not None:
+        if counts is not None:  # an empty count: gone meanwhile (audited as erased, 0 rows)
             await store.audit.record(actor, "erase_case", "ok", case_id=case_id,
                                      target=f"{sum(counts.values())} rows")
     if counts is None:

@@ -100,13 +100,15 @@ class PersonalDataRepository(Repository):
 
     async def erase(self, case_id: int) -> dict[str, int] | None:
         """Delete the case and everything of it, in one transaction; how many rows went, per
-        table. None when the case is under a legal hold (or is gone): nothing is deleted."""
+        table. None when the case is under a legal hold: nothing is deleted. A case that is
+        gone already gives no rows."""
         return await self.db.transaction(lambda c: self._erase(c, case_id))
 
     def _erase(self, c: sqlite3.Connection, case_id: int) -> dict[str, int] | None:
-        if maybe_one(c.execute("SELECT 1 FROM legal_holds WHERE case_id = ?", (case_id,))) \
-                or not maybe_one(c.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,))):
+        if maybe_one(c.execute("SELECT 1 FROM legal_holds WHERE case_id = ?", (case_id,))):
             return None
+        if not maybe_one(c.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,))):
+            return {}
         for name, select in (
                 ("erase_appointments", "SELECT id FROM appointments WHERE case_id = ?"),
                 ("erase_invitations", ("SELECT id FROM invitations WHERE appointment_id IN"
