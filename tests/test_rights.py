@@ -407,3 +407,17 @@ async def test_the_persons_page_is_in_their_language(proxima):
     with zipfile.ZipFile(io.BytesIO(await response.read())) as archive:
         html = archive.read("donnees.html").decode("utf-8")
     assert '<html lang="en">' in html and "<h1>Your data</h1>" in html
+
+
+async def test_erasing_during_a_call_cuts_both_off_and_writes_nothing_back(proxima):
+    call = await in_call(proxima)
+    admin = await proxima.worker(email="root@example.org", name="Ada Admin", role="admin")
+    case_id = call["case"]["id"]
+    await admin.json("POST", f"/api/cases/{case_id}/erase")
+    for wire in (call["person"], call["worker"]):
+        assert (await wire.quiet(1.0))[-1] == {"type": "_closed", "code": 4403}
+    for table in ("case_entries", "appointments"):
+        assert await proxima.store.db.run(lambda c, t=table: c.execute(
+            f"SELECT count(*) FROM {t} WHERE case_id = ?", (case_id,)).fetchone()[0]) == 0
+    assert await proxima.store.db.run(lambda c: c.execute(
+        "SELECT count(*) FROM interview_sessions").fetchone()[0]) == 0
