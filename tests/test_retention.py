@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import WORKER_PASSWORD, appointment_form, loopback_config, new_case
+from conftest import WORKER_PASSWORD, appointment_form, eventually, loopback_config, new_case
 from live_helpers import guest
 from test_rights import stored_bytes
 from test_startup import cli_env, proxima
@@ -67,6 +67,14 @@ async def connection_test(store, appointment_id: int, case_id: int, wall: Wall, 
     await store.entries.add(case_id, "test_done", {"recommendation": "video"}, appointment_id)
 
 
+async def daily_run_done(store) -> None:
+    """The server's own daily run, started with it, is over: the test's moves of the clock
+    cannot meet it."""
+    async def finished() -> bool:
+        return any(r["finished_at"] for r in await store.retention.runs(JOB))
+    await eventually(finished)
+
+
 async def count(store, sql: str, *args) -> int:
     return await store.db.run(lambda c: c.execute(sql, args).fetchone()[0])
 
@@ -77,6 +85,7 @@ async def test_retention_deletes_what_is_past_and_keeps_the_rest(make_proxima, m
     wall.days_ago(1000)
     running = await make_proxima()
     store = running.store
+    await daily_run_done(store)
     anne = await running.worker()
     old, old_appointment = await case_with_link(running, anne, wall, 1000, person_name=OLD_NAME,
                                                 reference="DOS-OLD")
@@ -187,6 +196,7 @@ async def test_one_run_a_day_with_two_processes(tmp_path, cert_dir):
 async def test_a_group_session_goes_once_none_of_its_persons_is_left(proxima, monkeypatch):
     from test_no_recording import plan_group
 
+    await daily_run_done(proxima.store)
     anne = await proxima.worker(role="facilitator")
     planned = await plan_group(proxima, anne)
     group_id = planned["group"]["id"]

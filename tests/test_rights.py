@@ -375,6 +375,8 @@ async def test_erasure_and_retention_leave_nothing_in_the_webhook_queue(make_pro
 
     hook = f"crm http://127.0.0.1:{free_port()}/hook {webhooks.new_secret()}"  # nobody listens
     running = await make_proxima(webhooks=hook, webhook_retry_seconds=3600.0)
+    from test_retention import daily_run_done
+    await daily_run_done(running.store)
     anne = await running.worker()
     admin = await running.worker(email="root@example.org", name="Ada Admin", role="admin")
     erased, kept = await new_case(anne), await new_case(anne, reference="DOS-KEPT")
