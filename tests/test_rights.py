@@ -19,7 +19,7 @@ import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
-from conftest import axe_violations, login_in_browser
+from conftest import appointment_form, axe_violations, login_in_browser, new_case
 from live_helpers import in_call
 from test_signalling import soon_date
 
@@ -423,3 +423,24 @@ async def test_erasing_during_a_call_cuts_both_off_and_writes_nothing_back(proxi
             f"SELECT count(*) FROM {t} WHERE case_id = ?", (case_id,)).fetchone()[0]) == 0
     assert await proxima.store.db.run(lambda c: c.execute(
         "SELECT count(*) FROM interview_sessions").fetchone()[0]) == 0
+
+
+async def test_the_ids_of_an_erased_case_are_never_given_again(proxima):
+    """The organisation's software files entries by the ids Proxima sends: after the newest
+    case, its appointment and its entries are erased, the next ones get ids never given before
+    (SQLite alone gives the largest id plus one, so the erased ids would come back)."""
+    anne = await proxima.worker()
+    admin = await proxima.worker(email="root@example.org", name="Ada Admin", role="admin")
+
+    async def case_with_appointment() -> tuple[int, int, set[int]]:
+        case = await new_case(anne)
+        created = await anne.json("POST", f"/api/cases/{case['id']}/appointments",
+                                  appointment_form(), status=201)
+        record = (await anne.json("GET", f"/api/cases/{case['id']}"))["record"]
+        return case["id"], created["appointment"]["id"], {e["id"] for e in record}
+
+    case_id, appointment_id, entry_ids = await case_with_appointment()
+    await admin.json("POST", f"/api/cases/{case_id}/erase")
+    new_case_id, new_appointment_id, new_entry_ids = await case_with_appointment()
+    assert new_case_id > case_id and new_appointment_id > appointment_id
+    assert min(new_entry_ids) > max(entry_ids)

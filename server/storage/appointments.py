@@ -9,7 +9,7 @@ import sqlite3
 from server.base import clock
 from server.domain.models import Appointment, Attendee, GuestBrowser, Invitation
 from server.storage.repository import Repository
-from server.storage.rows import all_rows, inserted_id, maybe_one, one
+from server.storage.rows import all_rows, fresh_id, inserted_id, maybe_one, one
 
 
 class AppointmentRepository(Repository):
@@ -31,10 +31,10 @@ class AppointmentRepository(Repository):
 
         def q(c: sqlite3.Connection) -> int:
             return inserted_id(c.execute(
-                "INSERT INTO appointments (public_id, case_id, worker_id, starts_at,"
+                "INSERT INTO appointments (id, public_id, case_id, worker_id, starts_at,"
                 " duration_minutes, modality, test_minutes, plan_b, sms_reminder, status,"
                 " sequence, sealed, created_at, group_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f" VALUES ({fresh_id('appointments')}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (a.public_id, a.case_id, a.worker_id, clock.to_db(a.starts_at),
                  a.duration_minutes, a.modality, a.test_minutes, a.plan_b, int(a.sms_reminder),
                  a.status, a.sequence, sealed, clock.to_db(a.created_at), a.group_id)))

@@ -9,7 +9,7 @@ from server.base import clock
 from server.domain.models import Case, CaseEntry
 from server.storage import webhooks
 from server.storage.repository import Repository
-from server.storage.rows import all_rows, inserted_id, maybe_one
+from server.storage.rows import all_rows, fresh_id, inserted_id, maybe_one
 
 
 class CaseRepository(Repository):
@@ -23,8 +23,8 @@ class CaseRepository(Repository):
 
         def q(c: sqlite3.Connection) -> int:
             return inserted_id(c.execute(
-                "INSERT INTO cases (worker_id, language, modality, sealed, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO cases (id, worker_id, language, modality, sealed, created_at)"
+                f" VALUES ({fresh_id('cases')}, ?, ?, ?, ?, ?)",
                 (case.worker_id, case.language, case.modality, sealed,
                  clock.to_db(case.created_at))))
         case.id = await self.db.run(q)
@@ -66,8 +66,9 @@ class CaseEntryRepository(Repository):
 
         def q(c: sqlite3.Connection) -> None:
             entry_id = inserted_id(c.execute(
-                "INSERT INTO case_entries (case_id, at, kind, appointment_id, sealed)"
-                " VALUES (?, ?, ?, ?, ?)", (case_id, at, kind, appointment_id, sealed)))
+                "INSERT INTO case_entries (id, case_id, at, kind, appointment_id, sealed)"
+                f" VALUES ({fresh_id('case_entries')}, ?, ?, ?, ?, ?)",
+                (case_id, at, kind, appointment_id, sealed)))
             webhooks.enqueue(c, entry_id, case_id, at)
         await self.db.transaction(q)
 

@@ -8,7 +8,7 @@ import sqlite3
 from server.base import clock
 from server.domain.groups import AgendaItem, GroupMember, GroupSession
 from server.storage.repository import Repository
-from server.storage.rows import all_rows, inserted_id, maybe_one
+from server.storage.rows import all_rows, fresh_id, inserted_id, maybe_one
 
 
 class GroupRepository(Repository):
@@ -34,8 +34,9 @@ class GroupRepository(Repository):
         g.public_id = secrets.token_urlsafe(12)
         sealed = self.sealer.seal(g.sealed())
         g.id = await self.db.run(lambda c: inserted_id(c.execute(
-            "INSERT INTO group_sessions (public_id, facilitator_id, status, starts_at,"
-            " duration_minutes, modality, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO group_sessions (id, public_id, facilitator_id, status, starts_at,"
+            " duration_minutes, modality, sealed, created_at)"
+            f" VALUES ({fresh_id('group_sessions')}, ?, ?, ?, ?, ?, ?, ?, ?)",
             (g.public_id, g.facilitator_id, g.status, clock.to_db(g.starts_at),
              g.duration_minutes, g.modality, sealed, clock.to_db(g.created_at)))))
         return g

@@ -33,3 +33,17 @@ def inserted_id(cursor: sqlite3.Cursor) -> int:
     if cursor.lastrowid is None:
         raise LookupError("the statement inserted no row")
     return cursor.lastrowid
+
+
+# The tables whose ids leave Proxima (webhooks, exports): an id is never given twice, even after
+# the row that had it was erased (migration 012 keeps each table's high-water mark).
+FRESH_ID_TABLES = ("cases", "case_entries", "appointments", "group_sessions")
+
+
+def fresh_id(table: str) -> str:
+    """An SQL expression for an INSERT's id in ``table`` (one of FRESH_ID_TABLES): above every id
+    the table has and has had. It is evaluated by the INSERT itself, under its write lock."""
+    if table not in FRESH_ID_TABLES:
+        raise ValueError(f"{table} keeps no high-water mark")
+    return (f"(SELECT max(coalesce((SELECT max(id) FROM {table}), 0), coalesce((SELECT last"
+            f" FROM id_high_water WHERE name = '{table}'), 0)) + 1)")
