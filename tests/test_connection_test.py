@@ -161,6 +161,8 @@ async def test_connection_test_end_to_end(proxima, new_context):
     record = (await anne.json("GET", f"/api/cases/{case['id']}"))["record"]
     [log] = [e["data"] for e in record if e["kind"] == "session_log"]
     assert log["test_result"]["recommendation"] == "video"
+    # Not the figures: they stay with the test, for its 3 months only (docs/retention.md).
+    assert set(log["test_result"]) == {"at", "recommendation"}
 
 
 async def test_a_page_closed_mid_test_leaves_no_peer(proxima, new_context):

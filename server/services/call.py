@@ -100,9 +100,10 @@ class Call:
         if tests and part.room_ref.is_group:
             session.log.participants[str(browser)].test = str(tests[-1]["recommendation"])
         elif tests:
+            # What the test advised, for the record; not its figures (round trip, bit rates,
+            # path, device), which are kept 3 months with the test itself (docs/retention.md).
             session.log.test_result = {"at": tests[-1]["at"],
-                                       "recommendation": tests[-1]["recommendation"],
-                                       "figures": tests[-1]["figures"]}
+                                       "recommendation": tests[-1]["recommendation"]}
         session.log.add_consents([
             rooms.consent_public(part, c)
             for c in await rooms.store.interviews.consents(entry.appointment_id)
