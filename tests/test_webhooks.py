@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -500,6 +501,19 @@ async def test_the_administrators_page_in_chromium(proxima, receiver, new_contex
     await page.get_by_role("button", name="Mettre en pause logiciel-metier").click()
     await expect(page.get_by_role("button", name="Reprendre logiciel-metier")).to_be_visible()
     await expect(page.get_by_text("En pause", exact=True)).to_be_visible()
+    # The software is fixed: resumed, and today's entries sent again from the page, with the
+    # same webhook id; the refused entry is filed at last.
+    [refused] = await rows(proxima, "SELECT webhook_id FROM webhook_deliveries"
+                                    " WHERE status = 'stopped'")
+    receiver.refuse = None
+    await page.get_by_role("button", name="Reprendre logiciel-metier").click()
+    await expect(page.get_by_role("button", name="Mettre en pause logiciel-metier")).to_be_visible()
+    today = clock.to_local(clock.now(), "Europe/Paris").date().isoformat()
+    await page.get_by_label("À partir du jour").fill(today)
+    await page.get_by_label("Jusqu'au jour (compris)").fill(today)
+    await page.get_by_role("button", name="Envoyer de nouveau à logiciel-metier").click()
+    await expect(page.locator("[data-result] output").first).to_have_text(re.compile(r"[1-9]\d*"))
+    await eventually(lambda: refused["webhook_id"] in receiver.processed)
     assert await axe_violations(page) == []
     assert not await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
     await page.screenshot(path=str(screenshots / "webhooks-admin.png"), full_page=True)

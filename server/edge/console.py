@@ -15,7 +15,6 @@ from aiohttp import web
 
 from server.base import clock, i18n
 from server.base.settings import Config
-from server.domain.case_export import ENTRY_LABELS
 from server.domain.models import N_, BrowserGroup, Worker
 from server.edge.access import appointment_for, case_for, int_id, visible_cases
 from server.edge.http import CONFIG, LANG_COOKIE, STORE, ApiError, request_language, session_worker
@@ -182,8 +181,7 @@ async def webhooks_page(request: web.Request) -> web.Response:
         for key in ("last_success", "last_error"):
             e[f"{key}_dt"] = dt.datetime.fromisoformat(e[f"{key}_at"]) if e[f"{key}_at"] \
                 else None
-    return _page(request, "console/webhooks.html", worker, endpoints=endpoints,
-                 labels=ENTRY_LABELS)
+    return _page(request, "console/webhooks.html", worker, endpoints=endpoints)
 
 
 @routes.get("/ca.pem")
