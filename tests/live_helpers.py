@@ -151,6 +151,17 @@ async def in_call(proxima: Any, **form: Any) -> dict[str, Any]:
             "to_person": (await worker.expect("admitted"))["peer"]}
 
 
+async def session_closed(proxima: Any, closing: dict[str, Any]) -> dict[str, Any]:
+    """``in_call``, then the session ended by the worker and its closing form sent."""
+    call = await in_call(proxima)
+    appointment_id = call["created"]["appointment"]["id"]
+    await call["worker"].send(type="end")
+    await call["person"].expect("ended")
+    await call["anne"].json("POST", f"/api/appointments/{appointment_id}/session/closing",
+                            closing)
+    return call
+
+
 async def worker_ready(proxima: Any, new_context: Any, appointment_id: int,
                        viewport: dict[str, int] | None = None) -> Any:
     """A worker's page (at ``viewport``'s size, if given), logged in, on the interview page,

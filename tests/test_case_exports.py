@@ -19,7 +19,7 @@ from pathlib import Path
 import jsonschema
 import referencing
 from conftest import axe_violations, login_in_browser
-from live_helpers import in_call
+from live_helpers import session_closed
 from test_signalling import soon_date
 
 NOTES = "Dossier logement à compléter ; la CAF demande l'avis d'imposition."
@@ -41,13 +41,10 @@ def check_against_schema(exported: dict) -> None:
 
 async def filled_case(proxima):
     """A case with an appointment, a session held and ended, and its closing."""
-    call = await in_call(proxima)
-    anne, appointment_id = call["anne"], call["created"]["appointment"]["id"]
-    await call["worker"].send(type="end")
-    await call["person"].expect("ended")
-    await anne.json("POST", f"/api/appointments/{appointment_id}/session/closing", {
+    call = await session_closed(proxima, {
         "notes": NOTES, "follow_ups": [{"who": "Anne Martin", "what": FOLLOW_UP}],
         "next_appointment": {"date": soon_date(7), "time": "10:00", "modality": "audio"}})
+    anne = call["anne"]
     return anne, call["case"]
 
 

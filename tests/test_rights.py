@@ -20,7 +20,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from conftest import appointment_form, axe_violations, login_in_browser, new_case
-from live_helpers import in_call
+from live_helpers import in_call, session_closed
 from test_signalling import soon_date
 
 from server.domain.erasure import scrub_group_log
@@ -34,13 +34,10 @@ PERSON = ("Fatou Diallo", "fatou@example.net", "06 12 34 56 78")
 
 async def filled_case(proxima):
     """A case with a session held, its notes, a connection test and a failed login's trace."""
-    call = await in_call(proxima)
-    anne, appointment_id = call["anne"], call["created"]["appointment"]["id"]
-    await call["worker"].send(type="end")
-    await call["person"].expect("ended")
-    await anne.json("POST", f"/api/appointments/{appointment_id}/session/closing", {
+    call = await session_closed(proxima, {
         "notes": NOTES, "next_appointment": {"date": soon_date(7), "time": "10:00",
                                              "modality": "audio"}})
+    anne, appointment_id = call["anne"], call["created"]["appointment"]["id"]
     store = proxima.store
     [browser] = await store.invitations.browsers(appointment_id)
     await store.interviews.add_test(appointment_id, browser.id, "audio", {

@@ -19,12 +19,8 @@ quote the address or number, is kept sealed and never logged.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
-import os
-import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +29,7 @@ from server.base.settings import Config
 from server.delivery import mail, sms
 from server.delivery.errors import DeliveryError
 from server.domain.outbox import OutboxMessage
+from server.jobs.queue_worker import QueueWorker
 from server.storage.repositories import Store
 
 log = logging.getLogger("proxima.outbox")
@@ -40,29 +37,16 @@ log = logging.getLogger("proxima.outbox")
 MAX_RETRY_DELAY = 3600.0
 
 
-class Postman:
+class Postman(QueueWorker):
     """The background job that sends what is due in the outbox."""
 
     def __init__(self, store: Store, config: Config) -> None:
+        super().__init__(log, config.outbox_interval_seconds)
         self.store = store
         self.config = config
-        self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        """Look at the outbox now (a message was just added)."""
-        self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                while await self.deliver_one():
-                    pass
-            except Exception:  # the job must survive anything
-                log.exception("outbox round failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.outbox_interval_seconds)
-            self._wake.clear()
+        await self.rounds()
 
     async def deliver_one(self) -> bool:
         """Send one due message; False when nothing is due."""

@@ -14,19 +14,16 @@ receiver's answer are never logged.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
-import os
 import random
-import socket
 
 from server.base import clock
 from server.base.settings import Config
 from server.delivery import webhook
 from server.domain import webhooks
 from server.domain.webhooks import Delivery, RetryPolicy
+from server.jobs.queue_worker import QueueWorker
 from server.storage.repositories import Store
 
 log = logging.getLogger("proxima.webhooks")
@@ -34,34 +31,20 @@ log = logging.getLogger("proxima.webhooks")
 LEASE_SECONDS = 120.0
 
 
-class Dispatcher:
+class Dispatcher(QueueWorker):
     """The background job that delivers the webhook queue."""
 
     def __init__(self, store: Store, config: Config) -> None:
+        super().__init__(log, config.webhook_interval_seconds)
         self.store = store
         self.config = config
-        self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.policy = RetryPolicy(config.webhook_retry_seconds, config.webhook_retry_max_seconds,
                                   dt.timedelta(hours=config.webhook_give_up_hours))
-        self._wake = asyncio.Event()
         self.sender = webhook.Sender()
-
-    def wake(self) -> None:
-        """Look at the queue now (an endpoint resumed, entries replayed)."""
-        self._wake.set()
 
     async def run(self) -> None:
         try:
-            while True:
-                try:
-                    while await self.deliver_one():
-                        pass
-                except Exception:  # the job must survive anything
-                    log.exception("webhook round failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(),
-                                           self.config.webhook_interval_seconds)
-                self._wake.clear()
+            await self.rounds()
         finally:
             await self.close()
 
