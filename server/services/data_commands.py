@@ -1,5 +1,5 @@
 """The commands for sysadmins over personal data: ``proxima retention run [--dry-run]`` and
-``proxima cases erase ID`` (``server/cli.py`` registers them; the rules are
+``proxima cases erase ID`` (``server/cli/`` registers them; the rules are
 ``services/retention.py`` and ``services/rights.py``). Each prints one plain line; a refusal
 exits 2.
 """
