@@ -34,8 +34,16 @@ share is comparable between Proxima and the floor of the same run, not with a re
 
 It prints one row per size (median, p90, floor median, ratio), including a ``median N s`` line per
 size, then the upstream and CPU at 6. An attempt where a page gets no media on every link within
-``--timeout`` seconds is reported as stalled with its links' states, not counted, and tried again
-(at most 3 x --runs attempts per size). All traffic stays on 127.0.0.1.
+``--timeout`` seconds is reported as stalled, not counted, and tried again (at most 3 x --runs
+attempts per size). Every page is traced (tests/bench/link_trace.py) and, after each attempt, the
+bench prints the machine's CPU use and load average, how often links restarted ICE (and who
+asked), were refused a description or lost their signalling, how long a signal took from page to
+page and a description to apply, and writes the whole trace to a JSON file; on a stall, each link
+without video at the deadline (when it connected, when its first frame came) and, for a link
+still without video, both its ends' states and logs. On 2 cores a stall at 6 with signals taking
+seconds and sockets cut by their pings is starvation (docs/groups.md, "The stalls at 6").
+``--no-floor`` runs Proxima only; ``--no-silence-restart`` makes the pages skip the ICE restart
+their silence watch asks for, to test that suspect. All traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ import argparse
 import asyncio
 import datetime as dt
 import itertools
+import json
 import logging
 import os
 import statistics
@@ -72,6 +81,16 @@ from bench.join_time import (
     start_floor_server,
     start_proxima,
 )
+from bench.link_trace import (
+    LINK_STATES,
+    LINK_TRACE,
+    late_links,
+    load_figures,
+    machine_cpu,
+    signalling_figures,
+    stalled_links,
+    summary,
+)
 from server.edge.http import CONFIG
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -95,6 +114,10 @@ PROBE = """([links, timeout]) => {
                     });
                 } catch (e) { /* closed meanwhile */ }
                 if (frames > 0) flowing += 1;
+                const first = window.__firstVideo = window.__firstVideo || {};
+                const i = window.__pcs.indexOf(pc);
+                if (frames > 0 && !first[i]) first[i] = Math.round(performance.timeOrigin +
+                                                                     performance.now());
             }
             if (flowing >= links) {
                 resolve(performance.timeOrigin + performance.now());
@@ -183,6 +206,9 @@ window.__go = () => {
 """
 
 
+TRACES = itertools.count(1)
+
+
 class Stalled(Exception):
     """A page got no media on every link in time."""
 
@@ -230,9 +256,10 @@ def cpu_seconds(pids: list[int]) -> float:
 class Participants:
     """One headless Chromium per participant, each marked on its command line."""
 
-    def __init__(self) -> None:
+    def __init__(self, no_silence_restart: bool = False) -> None:
         self.browsers: list[Any] = []
         self.markers: list[str] = []
+        self.no_silence_restart = no_silence_restart
 
     async def launch(self, playwright: Any, count: int) -> None:
         for i in range(count):
@@ -245,6 +272,9 @@ class Participants:
     async def context(self, i: int, **options: Any) -> Any:
         context = await self.browsers[i].new_context(**options)
         await context.add_init_script(RECORD_PEER_CONNECTIONS)
+        await context.add_init_script(LINK_TRACE)
+        if self.no_silence_restart:
+            await context.add_init_script("window.__noSilenceRestart = true")
         return context
 
     async def close(self) -> None:
@@ -263,12 +293,22 @@ async def upstream_and_cpu(page: Any, pids: list[int], window: float) -> tuple[f
 
 
 async def all_media(pages: list[Any], links: int, t0: float, timeout: float) -> float:
-    """Seconds from t0 until the last page has media on ``links`` links."""
+    """Seconds from t0 until the last page has media on ``links`` links; on a stall, the
+    machine's load and each link without video, both its ends' states and logs."""
+    cpu0 = machine_cpu()
     results = await asyncio.gather(*(p.evaluate("window.__allMedia") for p in pages),
                                    return_exceptions=True)
     failed = [f"page {i}: {r}" for i, r in enumerate(results) if isinstance(r, BaseException)]
+    dumps = [await p.evaluate(LINK_STATES) for p in pages]
+    trace = Path(tempfile.gettempdir()) / f"group-trace-{os.getpid()}-{next(TRACES)}.json"
+    trace.write_text(json.dumps(dumps, indent=1))
+    figures = (f"{load_figures(cpu0)}; on the links: {summary(dumps)}\n  "
+               f"{signalling_figures(dumps)}; trace {trace}")
     if failed:
-        raise Stalled("; ".join(failed))
+        late = late_links(dumps, t0 + timeout * 1000)
+        raise Stalled("; ".join(failed) + f"\n  {figures}\n" + "\n".join(
+            late + stalled_links(dumps)))
+    print(f"  {figures}", file=sys.stderr, flush=True)
     return (max(results) - t0) / 1000
 
 
@@ -410,8 +450,9 @@ async def measure_sizes(args: argparse.Namespace, who: Participants, groups: Pro
             window = args.window if counted and not loads else 0
             proxima = await attempt(f"proxima {size}", groups.run(
                 who, size, args.timeout, window))
-            floor = await attempt(f"floor {size}", floor_run(
-                who, floor_base, next(run_ids), size, kbps, args.timeout, window))
+            floor = (float("nan"), None) if args.no_floor else await attempt(
+                f"floor {size}", floor_run(who, floor_base, next(run_ids), size, kbps,
+                                           args.timeout, window))
             print(f"{size} participants, "
                   f"{'run' if counted else 'warm-up (not counted)'}: proxima "
                   f"{proxima and round(proxima[0], 2)} s, floor "
@@ -431,7 +472,7 @@ async def main(args: argparse.Namespace) -> None:
         kbps = app[CONFIG].upstream_kbps
         floor_base, floor_runner = await start_floor_server(FLOOR_PAGE)
         api = Api(base, client_ssl)
-        who = Participants()
+        who = Participants(args.no_silence_restart)
         try:
             await make_worker(app, api)
             groups = ProximaGroups(base, api)
@@ -483,6 +524,10 @@ if __name__ == "__main__":
                         help="seconds a page may take to have media on every link (default 60)")
     parser.add_argument("--window", type=float, default=10,
                         help="seconds over which upstream and CPU are measured at 6 (default 10)")
+    parser.add_argument("--no-silence-restart", action="store_true",
+                        help="pages skip the ICE restart their silence watch asks for (a test of "
+                             "that suspect; ICE's own restarts still run)")
+    parser.add_argument("--no-floor", action="store_true", help="Proxima only (no floor runs)")
     arguments = parser.parse_args()
     if arguments.runs < 1 or arguments.warmup < 0 or not all(
             3 <= s <= 6 for s in arguments.sizes):
