@@ -311,6 +311,12 @@ class CallView {
         if (link) CallView.enqueue(link, async () => { if (link.session) await link.session.gotSignal(signal); });
     }
 
+    /** This page's signalling is back (after a cut): each link sends again what may be lost. */
+    resumed() {
+        for (const link of this.links.values())
+            CallView.enqueue(link, async () => { if (link.session) link.session.resync(); });
+    }
+
     /** A peer's signalling went away (it may come back; the link may even still work). */
     left(/** @type {string} */ peer) {
         const link = this.links.get(peer);

@@ -188,6 +188,7 @@ class InterviewPage {
             return;
         }
         if (state === 'reconnecting') this.checkPage();
+        if (state === 'open') this.call.resumed();  // no link yet on the first opening
         const el = this.$('connection-state');
         if (el) el.textContent = state === 'open' ? this.text('t-online') :
             state === 'reconnecting' ? this.text('t-reconnecting') : '';

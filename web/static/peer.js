@@ -21,6 +21,9 @@ const SMALL_VIDEO_HEIGHT = 240;
 /** From that many links on, video also goes at 15 frames a second: a phone encodes one video per
  * link in a mesh, and at a link's small bitrate fewer, sharper frames read better. */
 const SMALL_VIDEO_FRAMERATE = 15;
+/** An offer not answered after this long is sent again: it or its answer may have been lost on
+ * the way (a page without its socket sends nothing; the server drops what it cannot deliver). */
+const OFFER_RESEND_MS = 10000;
 
 /**
  * What one link may send: video bitrate (bit/s), how much to scale the camera down, and at most
@@ -63,6 +66,8 @@ class PeerSession {
         this.onincident = () => {};
         /** @type {number|undefined} */
         this.disconnectedTimer = undefined;
+        /** @type {number|undefined} */
+        this.resendTimer = undefined;
 
         for (const track of this.stream.getTracks())
             this.pc.addTrack(track, this.stream);
@@ -77,6 +82,7 @@ class PeerSession {
                 this.makingOffer = true;
                 await this.pc.setLocalDescription();
                 this.sendDescription();
+                this.resendOffer();
             } catch (e) {
                 console.warn('negotiation failed', e);
             } finally {
@@ -115,9 +121,14 @@ class PeerSession {
                 this.ignoreOffer = !this.polite && collision;
                 if (this.ignoreOffer)
                     return;
+                if (description.type === 'answer' && pc.signalingState === 'stable')
+                    return;  // a second answer to an offer sent again (resendOffer)
                 this.settingRemoteAnswer = description.type === 'answer';
-                await pc.setRemoteDescription(description);
-                this.settingRemoteAnswer = false;
+                try {
+                    await pc.setRemoteDescription(description);
+                } finally {
+                    this.settingRemoteAnswer = false;
+                }
                 for (const c of this.pendingCandidates.splice(0))
                     await pc.addIceCandidate(c).catch(() => {});
                 if (description.type === 'offer') {
@@ -141,6 +152,28 @@ class PeerSession {
         } catch (e) {
             console.warn('signal failed', e);
         }
+    }
+
+    /**
+     * An offer or its answer may be lost on the way (a page without its socket sends nothing;
+     * the server drops what it cannot deliver), and an offer without its answer would leave
+     * this link waiting for ever: a restart on a network change, which cuts the socket too,
+     * would never complete. So an offer still waiting after OFFER_RESEND_MS is sent again (it
+     * carries its candidates); the peer answers it (again, if it had answered already: the
+     * second answer finds this side stable and is ignored in gotSignal).
+     */
+    resendOffer() {
+        window.clearTimeout(this.resendTimer);
+        this.resendTimer = window.setTimeout(() => {
+            if (this.pc.signalingState !== 'have-local-offer') return;
+            this.sendDescription();
+            this.resendOffer();
+        }, OFFER_RESEND_MS);
+    }
+
+    /** The signalling came back after a cut: an offer still waiting is sent again now. */
+    resync() {
+        if (this.pc.signalingState === 'have-local-offer') this.sendDescription();
     }
 
     /** ICE went wrong: restart it (a network change, a Wi-Fi / 4G switch). */
@@ -245,6 +278,7 @@ class PeerSession {
 
     close() {
         window.clearTimeout(this.disconnectedTimer);
+        window.clearTimeout(this.resendTimer);
         this.pc.close();
     }
 }
