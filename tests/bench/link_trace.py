@@ -185,7 +185,7 @@ def signalling_figures(dumps: list[dict[str, Any]]) -> str:
     pages = [{e[3] for e in dump["log"] if e[2] == "ws admitted"} for dump in dumps]
     everyone = set().union(*pages)
     ids = [next(iter(everyone - peers)) if len(everyone - peers) == 1 else "?"
-           for peers in pages]
+           for peers in pages] if everyone else [str(p) for p in range(len(dumps))]  # floor
     sent: dict[tuple[str, str, str], list[int]] = {}
     for p, dump in enumerate(dumps):
         for e in dump["log"]:
