@@ -235,6 +235,10 @@ async def test_the_persons_data_as_one_file(proxima, new_context, screenshots):
     await expect(page.get_by_text("Enquête")).to_be_visible()
     assert await axe_violations(page) == []
     await page.screenshot(path=str(screenshots / "personal-data.png"), full_page=True)
+    # The person may open it on a phone: nothing wider than the screen.
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await page.screenshot(path=str(screenshots / "personal-data-360.png"), full_page=True)
+    assert not await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
     # Another worker's case is not found; every export and refusal is audited.
     bob = await proxima.worker(email="bob@example.org", name="Bob Leroy")
